@@ -1,0 +1,66 @@
+"""Exact numbers: every datum and initial value enters as a rational, never through a float."""
+
+from __future__ import annotations
+
+import re
+from fractions import Fraction
+from typing import Union
+
+from ._errors import InputError
+
+__all__ = ["Exact", "to_fraction", "ExactLike"]
+
+Exact = Fraction
+ExactLike = Union[int, str, Fraction]
+
+_DECIMAL = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
+_RATIO = re.compile(r"^[+-]?\d+\s*/\s*[+-]?\d+$")
+
+
+def to_fraction(value: object, field: str) -> Fraction:
+    """Read ``value`` exactly as a rational.
+
+    Accepts ``int``, ``Fraction``, decimal strings (``"0.1"`` is 1/10, ``"1e-3"``),
+    and ratio strings (``"-1/2"``). A Python ``float`` is taken at its exact binary
+    value; problem files never produce one because TOML floats are read at their
+    decimal text.
+
+    Raises
+    ------
+    InputError
+        If the value is not a finite rational number.
+    """
+    if isinstance(value, bool):
+        raise InputError(field, value, "give a number such as 1, \"1/2\" or \"0.25\", not a boolean")
+    if isinstance(value, Fraction):
+        return value
+    if isinstance(value, int):
+        return Fraction(value)
+    if isinstance(value, float):
+        if value != value or value in (float("inf"), float("-inf")):
+            raise InputError(field, value, "must be finite: give a finite number such as \"1/2\"")
+        return Fraction(value)
+    if isinstance(value, str):
+        text = value.strip().replace("_", "")
+        if _DECIMAL.match(text):
+            return Fraction(text)
+        if _RATIO.match(text):
+            num, den = (part.strip() for part in text.split("/"))
+            if int(den) == 0:
+                raise InputError(field, value, "has a zero denominator: give a finite rational")
+            return Fraction(int(num), int(den))
+        raise InputError(
+            field, value,
+            "is not an exact number: write an integer, a decimal (\"0.1\") or a ratio (\"-1/2\")",
+        )
+    # numpy scalars and the like: accept integers and finite floats at their exact value
+    try:
+        import numbers
+
+        if isinstance(value, numbers.Integral):
+            return Fraction(int(value))
+        if isinstance(value, numbers.Real):
+            return to_fraction(float(value), field)
+    except TypeError:  # pragma: no cover - defensive
+        pass
+    raise InputError(field, value, "must be a number (int, decimal string or \"p/q\" string)")

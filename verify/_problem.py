@@ -1,0 +1,509 @@
+"""Problems: a network, data, a target, a loss and initial parameters, read exactly from TOML."""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field, replace
+from fractions import Fraction
+from functools import cached_property
+from pathlib import Path
+from typing import Any, Literal, Sequence
+
+import numpy as np
+import sympy
+
+from ._errors import InputError
+from ._network import Network
+from ._numbers import to_fraction
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on 3.10 only
+    import tomli as tomllib
+
+__all__ = ["Data", "Target", "Init", "Problem", "load_problem", "parse_problem"]
+
+MAX_EXPLICIT_POINTS = 1_000_000
+
+
+def _exact_list(values: object, field_name: str) -> tuple[Fraction, ...]:
+    if not isinstance(values, (list, tuple)):
+        raise InputError(field_name, values, "give a list of numbers such as [\"-1\", \"1/2\"]")
+    return tuple(to_fraction(v, f"{field_name}[{i}]") for i, v in enumerate(values))
+
+
+def _int(value: object, field_name: str, *, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise InputError(field_name, value, f"must be an integer >= {minimum}")
+    return value
+
+
+@dataclass(frozen=True)
+class Data:
+    """Training data: a finite point set (mean squared error) or an interval (integral loss).
+
+    Attributes
+    ----------
+    points : tuple of tuple of Fraction
+        Shape (n, d): the inputs, exact. Empty for an interval.
+    interval : (Fraction, Fraction) or None
+        [a, b] for the integral loss over Lebesgue measure (1-D input only).
+    spec : dict
+        How the data was given (for reports and for writing the problem back).
+    """
+
+    points: tuple[tuple[Fraction, ...], ...] = ()
+    interval: tuple[Fraction, Fraction] | None = None
+    spec: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+
+    @property
+    def kind(self) -> Literal["points", "interval"]:
+        return "interval" if self.interval is not None else "points"
+
+    @property
+    def n(self) -> int:
+        return len(self.points)
+
+    @property
+    def dim(self) -> int:
+        return 1 if self.interval is not None else len(self.points[0])
+
+    @cached_property
+    def array(self) -> np.ndarray:
+        """float64 inputs of shape (n, d) (rounded from the exact values)."""
+        return np.array([[float(c) for c in p] for p in self.points], dtype=np.float64).reshape(self.n, -1)
+
+    @classmethod
+    def from_points(cls, points: Sequence[object], *, field_name: str = "data.points") -> Data:
+        if not isinstance(points, (list, tuple)) or len(points) == 0:
+            raise InputError(field_name, points, "give a non-empty list of points")
+        if len(points) > MAX_EXPLICIT_POINTS:
+            raise InputError(field_name, f"{len(points)} points", f"at most {MAX_EXPLICIT_POINTS} points")
+        rows: list[tuple[Fraction, ...]] = []
+        for i, p in enumerate(points):
+            if isinstance(p, (list, tuple)):
+                rows.append(_exact_list(p, f"{field_name}[{i}]"))
+            else:
+                rows.append((to_fraction(p, f"{field_name}[{i}]"),))
+        dims = {len(r) for r in rows}
+        if len(dims) != 1 or 0 in dims:
+            raise InputError(field_name, points, "every point must have the same non-zero number of coordinates")
+        return cls(points=tuple(rows), spec={"points": [[str(c) for c in r] for r in rows]})
+
+    @classmethod
+    def from_interval(cls, a: object, b: object) -> Data:
+        lo = to_fraction(a, "data.interval[0]")
+        hi = to_fraction(b, "data.interval[1]")
+        if not lo < hi:
+            raise InputError("data.interval", [str(lo), str(hi)], "needs a < b, e.g. [\"0\", \"1\"]")
+        return cls(interval=(lo, hi), spec={"interval": [str(lo), str(hi)]})
+
+    @classmethod
+    def from_grid(cls, start: object, stop: object, num: object, dim: int) -> Data:
+        def per_axis(v: object, name: str) -> list[object]:
+            if isinstance(v, (list, tuple)):
+                if len(v) != dim:
+                    raise InputError(f"data.grid.{name}", v, f"give one value or {dim} values (one per input axis)")
+                return list(v)
+            return [v] * dim
+
+        starts = [to_fraction(v, "data.grid.start") for v in per_axis(start, "start")]
+        stops = [to_fraction(v, "data.grid.stop") for v in per_axis(stop, "stop")]
+        nums = [_int(v, "data.grid.num", minimum=1) for v in per_axis(num, "num")]
+        total = 1
+        for k in nums:
+            total *= k
+        if total > MAX_EXPLICIT_POINTS:
+            raise InputError("data.grid.num", num, f"the grid has {total} points; at most {MAX_EXPLICIT_POINTS}")
+        axes = []
+        for s0, s1, k in zip(starts, stops, nums):
+            if k == 1:
+                axes.append([s0])
+            else:
+                axes.append([s0 + (s1 - s0) * i / (k - 1) for i in range(k)])
+        pts: list[tuple[Fraction, ...]] = [()]
+        for axis in axes:
+            pts = [p + (c,) for p in pts for c in axis]
+        spec = {"grid": {"start": start if not isinstance(start, Fraction) else str(start),
+                         "stop": stop if not isinstance(stop, Fraction) else str(stop), "num": num}}
+        return cls(points=tuple(pts), spec=_stringify(spec))
+
+    @classmethod
+    def from_sample(cls, low: object, high: object, num: object, seed: object, dim: int) -> Data:
+        lo = to_fraction(low, "data.sample.low")
+        hi = to_fraction(high, "data.sample.high")
+        if not lo < hi:
+            raise InputError("data.sample", [str(lo), str(hi)], "needs low < high")
+        k = _int(num, "data.sample.num", minimum=1)
+        if k > MAX_EXPLICIT_POINTS:
+            raise InputError("data.sample.num", k, f"at most {MAX_EXPLICIT_POINTS} points")
+        s = _int(seed, "data.sample.seed", minimum=0)
+        rng = np.random.default_rng(s)
+        u = rng.uniform(float(lo), float(hi), size=(k, dim))
+        pts = tuple(tuple(Fraction(float(c)) for c in row) for row in u)
+        return cls(points=pts, spec={"sample": {"low": str(lo), "high": str(hi), "num": k, "seed": s}})
+
+
+def _stringify(obj: Any) -> Any:
+    if isinstance(obj, dict):
+        return {k: _stringify(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_stringify(v) for v in obj]
+    if isinstance(obj, Fraction):
+        return str(obj)
+    return obj
+
+
+@dataclass(frozen=True)
+class Target:
+    """The target function f, one SymPy expression per output.
+
+    Inputs are the symbols ``x`` (1-D input, also ``x1``) or ``x1 .. xd``.
+    """
+
+    exprs: tuple[str, ...]
+    dim: int
+
+    def __post_init__(self) -> None:
+        self.sympy_exprs  # validate eagerly  # noqa: B018
+
+    @cached_property
+    def symbols(self) -> tuple[sympy.Symbol, ...]:
+        if self.dim == 1:
+            return (sympy.Symbol("x", real=True),)
+        return tuple(sympy.Symbol(f"x{i}", real=True) for i in range(1, self.dim + 1))
+
+    @cached_property
+    def sympy_exprs(self) -> tuple[sympy.Expr, ...]:
+        names = {s.name: s for s in self.symbols}
+        if self.dim == 1:
+            names["x1"] = self.symbols[0]
+        out = []
+        for i, text in enumerate(self.exprs):
+            fname = "target.expr" if len(self.exprs) == 1 else f"target.expr[{i}]"
+            if not isinstance(text, str) or not text.strip():
+                raise InputError(fname, text, "give a SymPy expression as a string, e.g. \"x**2\"")
+            try:
+                expr = sympy.sympify(text, locals=dict(names), rational=True)
+            except (sympy.SympifyError, SyntaxError, TypeError, AttributeError, ValueError) as exc:
+                raise InputError(fname, text, f"is not a valid SymPy expression ({type(exc).__name__})") from None
+            if not isinstance(expr, sympy.Expr):
+                raise InputError(fname, text, "must be a scalar expression")
+            unknown = sorted(str(s) for s in expr.free_symbols if s not in self.symbols)
+            if unknown:
+                allowed = "x" if self.dim == 1 else "x1 .. x" + str(self.dim)
+                raise InputError(fname, text, f"uses unknown symbols {', '.join(unknown)}: only {allowed} may appear")
+            out.append(expr)
+        return tuple(out)
+
+    @cached_property
+    def polynomial(self) -> bool:
+        """Every component is a polynomial with rational coefficients."""
+        try:
+            return all(sympy.Poly(e, *self.symbols).domain.is_QQ or sympy.Poly(e, *self.symbols).domain.is_ZZ
+                       for e in self.sympy_exprs)
+        except sympy.PolynomialError:
+            return False
+
+    @cached_property
+    def degree(self) -> int | None:
+        """Total degree when polynomial, else None."""
+        if not self.polynomial:
+            return None
+        return max(int(sympy.Poly(e, *self.symbols).total_degree()) for e in self.sympy_exprs)
+
+    def exact(self, point: Sequence[Fraction]) -> tuple[sympy.Expr, ...]:
+        """Exact values f(point) as SymPy numbers (one per output)."""
+        subs = {s: sympy.Rational(c.numerator, c.denominator) for s, c in zip(self.symbols, point)}
+        return tuple(e.xreplace(subs) for e in self.sympy_exprs)
+
+
+@dataclass(frozen=True)
+class Init:
+    """Initial parameters: explicit exact values, or a seeded scheme for an ensemble.
+
+    ``scheme`` is ``"explicit"`` (``theta``), ``"normal"`` (every entry N(0, scale^2)),
+    ``"uniform"`` (every entry U(-scale, scale)) or ``"xavier_uniform"`` (PyTorch's:
+    weights U(+-sqrt(6 / (fan_in + fan_out))), zero biases).
+    """
+
+    scheme: Literal["explicit", "normal", "uniform", "xavier_uniform"] = "normal"
+    theta: tuple[Fraction, ...] | None = None
+    scale: Fraction = Fraction(1)
+    seed: int = 0
+    ensemble: int = 1
+
+    def thetas(self, network: Network) -> np.ndarray:
+        """float64 initial parameters of shape (E, d)."""
+        return np.array([[float(c) for c in m] for m in self.exact_members(network)], dtype=np.float64).reshape(
+            self.ensemble, network.n_params)
+
+    def exact_members(self, network: Network) -> tuple[tuple[Fraction, ...], ...]:
+        """Exact initial parameters of every member (a float draw is taken at its exact value)."""
+        d = network.n_params
+        if self.scheme == "explicit":
+            assert self.theta is not None
+            return (self.theta,)
+        rng = np.random.default_rng(self.seed)
+        if self.scheme == "normal":
+            arr = rng.normal(0.0, float(self.scale), size=(self.ensemble, d))
+        elif self.scheme == "uniform":
+            arr = rng.uniform(-float(self.scale), float(self.scale), size=(self.ensemble, d))
+        else:
+            arr = np.zeros((self.ensemble, d))
+            for layer in network.layers:
+                bound = (6.0 / (layer.fan_in + layer.fan_out)) ** 0.5
+                n = layer.weight.stop - layer.weight.start
+                arr[:, layer.weight] = rng.uniform(-bound, bound, size=(self.ensemble, n))
+        return tuple(tuple(Fraction(float(c)) for c in row) for row in arr)
+
+    def spec(self) -> dict[str, Any]:
+        if self.scheme == "explicit":
+            assert self.theta is not None
+            return {"theta": [str(c) for c in self.theta]}
+        out: dict[str, Any] = {"scheme": self.scheme, "seed": self.seed, "ensemble": self.ensemble}
+        if self.scheme in ("normal", "uniform"):
+            out["scale"] = str(self.scale)
+        return out
+
+
+@dataclass(frozen=True)
+class Problem:
+    """A complete problem: network, data, target, loss factor and initial parameters.
+
+    The loss is ``L(theta) = factor * (1/n) sum_i |N(x_i) - f(x_i)|^2`` for point data and
+    ``L(theta) = factor * integral_a^b (N(x) - f(x))^2 dx`` for an interval.
+    """
+
+    network: Network
+    data: Data
+    target: Target
+    factor: Fraction = Fraction(1)
+    init: Init = field(default_factory=lambda: Init(scheme="normal"))
+    name: str = "problem"
+
+    def __post_init__(self) -> None:
+        net = self.network
+        if self.data.dim != net.input_dim:
+            raise InputError("data", f"{self.data.dim}-D inputs",
+                             f"the network's input width is {net.input_dim}: make them agree")
+        if self.target.dim != net.input_dim:
+            raise InputError("target.expr", list(self.target.exprs),
+                             f"the target must be a function of {net.input_dim} input(s)")
+        if len(self.target.exprs) != net.output_dim:
+            raise InputError("target.expr", list(self.target.exprs),
+                             f"give {net.output_dim} expression(s), one per network output")
+        factor = to_fraction(self.factor, "loss.factor")
+        if factor <= 0:
+            raise InputError("loss.factor", str(factor), "must be positive")
+        object.__setattr__(self, "factor", factor)
+        if self.data.interval is not None and net.info.piecewise_linear and net.activation != "identity":
+            if net.depth != 2 or net.output_activation:
+                raise InputError(
+                    "network.widths", list(net.widths),
+                    f"the integral loss with {net.activation} is supported for one hidden layer with an affine "
+                    "output (widths [1, N, m]): use point data for deeper networks")
+        if self.init.scheme == "explicit":
+            if self.init.theta is None or len(self.init.theta) != net.n_params:
+                got = None if self.init.theta is None else len(self.init.theta)
+                raise InputError("init.theta", f"{got} values",
+                                 f"the network {net.describe()} has {net.n_params} parameters "
+                                 f"({', '.join(net.param_names()[:6])}{', ...' if net.n_params > 6 else ''}): "
+                                 f"give exactly {net.n_params}")
+        # target values must be finite and real at the data (cheap check at 30 digits)
+        self._check_target_finite()
+
+    def _check_target_finite(self) -> None:
+        if self.data.interval is not None:
+            pts: Sequence[Sequence[Fraction]] = [(self.data.interval[0],), (self.data.interval[1],),
+                                                 ((self.data.interval[0] + self.data.interval[1]) / 2,)]
+        else:
+            pts = self.data.points
+        if self.target.polynomial:
+            return
+        sample = pts if len(pts) <= 64 else [pts[i] for i in np.linspace(0, len(pts) - 1, 64).astype(int)]
+        for p in sample:
+            for v in self.target.exact(p):
+                val = sympy.N(v, 20)
+                if not (val.is_real and val.is_finite) or val.is_infinite:
+                    raise InputError("target.expr", list(self.target.exprs),
+                                     f"is not finite and real at the data point {[str(c) for c in p]}: "
+                                     "choose a target defined on all the data")
+
+    @property
+    def n_params(self) -> int:
+        return self.network.n_params
+
+    def initial_exact(self, member: int = 0) -> tuple[Fraction, ...]:
+        """Exact initial parameters of one ensemble member."""
+        members = self.init.exact_members(self.network)
+        if not 0 <= member < len(members):
+            raise InputError("member", member, f"choose a member in 0 .. {len(members) - 1}")
+        return members[member]
+
+    def with_theta(self, theta: Sequence[object]) -> Problem:
+        """The same problem started at explicit exact parameters."""
+        exact = tuple(to_fraction(v, f"theta[{i}]") for i, v in enumerate(theta))
+        return replace(self, init=Init(scheme="explicit", theta=exact, ensemble=1))
+
+    def to_dict(self) -> dict[str, Any]:
+        """The problem as a TOML-ready dict (all numbers as exact strings)."""
+        net = self.network
+        network: dict[str, Any] = {"widths": list(net.widths), "activation": net.activation}
+        if net.activation == "leaky_relu":
+            network["slope"] = str(net.slope)
+        network["biases"] = net.biases
+        network["output_activation"] = net.output_activation
+        target: dict[str, Any] = {"expr": self.target.exprs[0] if len(self.target.exprs) == 1
+                                  else list(self.target.exprs)}
+        return {"name": self.name, "network": network, "data": dict(self.data.spec), "target": target,
+                "loss": {"factor": str(self.factor)}, "init": self.init.spec()}
+
+    def to_toml(self) -> str:
+        """The problem as TOML text that ``parse_problem`` reads back to an equal problem."""
+        return _dump_toml(self.to_dict())
+
+
+def _toml_value(v: Any) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, int):
+        return str(v)
+    if isinstance(v, str):
+        return '"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if isinstance(v, (list, tuple)):
+        return "[" + ", ".join(_toml_value(x) for x in v) + "]"
+    if isinstance(v, dict):
+        return "{ " + ", ".join(f"{k} = {_toml_value(x)}" for k, x in v.items()) + " }"
+    raise TypeError(type(v))
+
+
+def _dump_toml(d: dict[str, Any]) -> str:
+    lines = []
+    for k, v in d.items():
+        if not isinstance(v, dict):
+            lines.append(f"{k} = {_toml_value(v)}")
+    for k, v in d.items():
+        if isinstance(v, dict):
+            lines.append(f"\n[{k}]")
+            for kk, vv in v.items():
+                lines.append(f"{kk} = {_toml_value(vv)}")
+    return "\n".join(lines) + "\n"
+
+
+_KNOWN = {
+    "network": {"widths", "activation", "slope", "biases", "output_activation"},
+    "data": {"points", "grid", "sample", "interval"},
+    "target": {"expr"},
+    "loss": {"factor"},
+    "init": {"theta", "scheme", "scale", "seed", "ensemble"},
+}
+
+
+def _table(doc: dict[str, Any], name: str, required: bool = True) -> dict[str, Any]:
+    if name not in doc:
+        if required:
+            raise InputError(f"[{name}]", None, f"the problem file needs a [{name}] table")
+        return {}
+    t = doc[name]
+    if not isinstance(t, dict):
+        raise InputError(f"[{name}]", t, f"must be a table: write [{name}] on its own line")
+    unknown = sorted(set(t) - _KNOWN[name])
+    if unknown:
+        raise InputError(f"{name}.{unknown[0]}", t[unknown[0]],
+                         f"unknown key; [{name}] takes {', '.join(sorted(_KNOWN[name]))}")
+    return t
+
+
+def problem_from_dict(doc: dict[str, Any], *, name: str = "problem") -> Problem:
+    """Build a problem from a dict with the layout of a problem file."""
+    unknown = sorted(k for k in doc if k not in _KNOWN and k != "name")
+    if unknown:
+        raise InputError(unknown[0], doc[unknown[0]], f"unknown table; a problem has {', '.join(_KNOWN)}")
+    n = _table(doc, "network")
+    if "widths" not in n:
+        raise InputError("network.widths", None, "give the layer widths, e.g. widths = [1, 2, 1]")
+    if "activation" not in n:
+        raise InputError("network.activation", None, "name an activation, e.g. activation = \"tanh\"")
+    net_kwargs: dict[str, Any] = {"widths": n["widths"], "activation": n["activation"]}
+    for key in ("slope", "biases", "output_activation"):
+        if key in n:
+            net_kwargs[key] = n[key]
+    if not isinstance(n["widths"], list):
+        raise InputError("network.widths", n["widths"], "give a list of positive integers such as [1, 2, 1]")
+    network = Network(**{**net_kwargs, "widths": tuple(n["widths"])})
+    dim = network.input_dim
+
+    dt = _table(doc, "data")
+    given = [k for k in ("points", "grid", "sample", "interval") if k in dt]
+    if len(given) != 1:
+        raise InputError("[data]", sorted(dt), "give exactly one of points, grid, sample, interval")
+    kind = given[0]
+    if kind == "points":
+        data = Data.from_points(dt["points"])
+    elif kind == "interval":
+        iv = dt["interval"]
+        if not isinstance(iv, list) or len(iv) != 2:
+            raise InputError("data.interval", iv, "give two numbers, e.g. [\"0\", \"1\"]")
+        data = Data.from_interval(iv[0], iv[1])
+    elif kind == "grid":
+        g = dt["grid"]
+        if not isinstance(g, dict) or set(g) != {"start", "stop", "num"}:
+            raise InputError("data.grid", g, "give { start = \"-1\", stop = \"1\", num = 16 }")
+        data = Data.from_grid(g["start"], g["stop"], g["num"], dim)
+    else:
+        s = dt["sample"]
+        if not isinstance(s, dict) or not {"low", "high", "num"} <= set(s) or not set(s) <= {"low", "high", "num", "seed"}:
+            raise InputError("data.sample", s, "give { low = \"-1\", high = \"1\", num = 100, seed = 0 }")
+        data = Data.from_sample(s["low"], s["high"], s["num"], s.get("seed", 0), dim)
+
+    tt = _table(doc, "target")
+    if "expr" not in tt:
+        raise InputError("target.expr", None, "give the target as a SymPy expression, e.g. expr = \"x**2\"")
+    exprs = tt["expr"]
+    target = Target(exprs=tuple(exprs) if isinstance(exprs, list) else (exprs,), dim=dim)
+
+    lt = _table(doc, "loss", required=False)
+    factor = to_fraction(lt.get("factor", 1), "loss.factor")
+
+    it = _table(doc, "init", required=False)
+    if "theta" in it:
+        if set(it) - {"theta"}:
+            raise InputError("init", sorted(it), "give either theta or a scheme, not both")
+        init = Init(scheme="explicit", theta=_exact_list(it["theta"], "init.theta"), ensemble=1)
+    else:
+        scheme = it.get("scheme", "normal")
+        if scheme not in ("normal", "uniform", "xavier_uniform"):
+            raise InputError("init.scheme", scheme, "use normal, uniform or xavier_uniform (or give theta)")
+        if scheme == "xavier_uniform" and "scale" in it:
+            raise InputError("init.scale", it["scale"], "xavier_uniform takes no scale")
+        scale = to_fraction(it.get("scale", 1), "init.scale")
+        if scale <= 0:
+            raise InputError("init.scale", str(scale), "must be positive")
+        init = Init(scheme=scheme, scale=scale, seed=_int(it.get("seed", 0), "init.seed", minimum=0),
+                    ensemble=_int(it.get("ensemble", 1), "init.ensemble", minimum=1))
+    pname = doc.get("name", name)
+    if not isinstance(pname, str):
+        raise InputError("name", pname, "must be a string")
+    return Problem(network=network, data=data, target=target, factor=factor, init=init, name=pname)
+
+
+def parse_problem(text: str, *, name: str = "problem") -> Problem:
+    """Read a problem from TOML text; numbers are read exactly (TOML floats at their decimal text)."""
+    try:
+        doc = tomllib.loads(text, parse_float=str)
+    except tomllib.TOMLDecodeError as exc:
+        raise InputError("problem file", name, f"is not valid TOML ({exc}): fix the syntax") from None
+    return problem_from_dict(doc, name=name)
+
+
+def load_problem(path: str | Path) -> Problem:
+    """Read a problem file (TOML). See the README for the format."""
+    p = Path(path)
+    if not p.is_file():
+        raise InputError("FILE", str(path), "no such problem file: give the path of a .toml problem file")
+    try:
+        text = p.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError("FILE", str(path), f"cannot be read ({exc.__class__.__name__}): give a UTF-8 text file") from None
+    return parse_problem(text, name=p.stem)
