@@ -168,6 +168,8 @@ class NpLandscape:
                                   and problem.network.activation != "identity")
         self._fixed = None if self._breakpoint_split else self._fixed_quad()
         self._work: dict[tuple[int, int, int], Array] = {}
+        #: use the fused one-hidden-layer kernel where it applies (tests switch it off to compare)
+        self.fused = True
 
     # ---- setup -----------------------------------------------------------------------
     def _lambdify_target(self) -> Callable[[Array], Array]:
@@ -396,7 +398,7 @@ class NpLandscape:
         total = np.zeros(E)
         grad = np.zeros((E, self.n_params)) if want_grad else None
         per_member = quad.x.ndim == 3
-        shallow = (not per_member and net.depth == 2 and net.output_dim == 1 and not net.output_activation)
+        shallow = (self.fused and not per_member and net.depth == 2 and net.output_dim == 1 and not net.output_activation)
         with np.errstate(all="ignore"):
             if shallow:
                 for ms, ds in self._blocks(E, n, max(net.widths) + 1, self.shallow_chunk_elements):
