@@ -159,8 +159,9 @@ class NpLandscape:
         self.network = problem.network
         self.n_params = problem.network.n_params
         self.chunk_elements = chunk_elements
-        #: the fused one-hidden-layer path reuses its buffers, so larger blocks pay off there
-        self.shallow_chunk_elements = max(chunk_elements, 1 << 21)
+        #: the fused one-hidden-layer path reuses its (e, n, H) buffer; its (e, n) temporaries stay
+        #: below the allocator's mmap threshold at this size, which avoids page faults on every call
+        self.shallow_chunk_elements = max(chunk_elements, 1 << 18)
         self._act = _activation(problem.network)
         self._factor = float(problem.factor)
         self._target_np = self._lambdify_target()
