@@ -63,8 +63,9 @@ def _parser() -> argparse.ArgumentParser:
 
 def _table(point: Any, problem: Any) -> str:
     names = problem.network.param_names()
-    lines = [f"problem   {problem.name}: {problem.network.describe()}, "
-             f"{'interval ' + str([str(v) for v in problem.data.interval]) if problem.data.interval else str(problem.data.n) + ' points'}, "
+    data = problem.data
+    where = f"interval [{data.interval[0]}, {data.interval[1]}]" if data.interval else f"{data.n} points"
+    lines = [f"problem   {problem.name}: {problem.network.describe()}, {where}, "
              f"target {', '.join(problem.target.exprs)}",
              f"tier      {point.tier}" + (f" ({point.dps} digits)" if point.dps else " (float64)"),
              f"loss      {point.loss}",

@@ -10,22 +10,15 @@ import mpmath
 import numpy as np
 
 from ._errors import InputError
+from ._numbers import GUARD_DPS, MIN_DPS, check_dps
 from ._problem import Problem
 
 __all__ = ["Tier", "LandscapePoint", "landscape", "evaluate", "TIERS", "MIN_DPS"]
 
 Tier = Literal["exact", "mp", "np"]
 TIERS: tuple[str, ...] = ("exact", "mp", "np")
-MIN_DPS = 5
-GUARD_DPS = 10
 
 Number = Union[str, float]
-
-
-def _check_dps(dps: object) -> int:
-    if isinstance(dps, bool) or not isinstance(dps, int) or dps < MIN_DPS:
-        raise InputError("dps", dps, f"use an integer of at least {MIN_DPS} decimal digits, e.g. 30")
-    return dps
 
 
 def _check_tier(tier: object) -> str:
@@ -55,7 +48,7 @@ def landscape(problem: Problem, *, tier: Tier = "np", dps: int = 30) -> Any:
     if tier == "mp":
         from ._mp import MpLandscape
 
-        return MpLandscape(problem, dps=_check_dps(dps))
+        return MpLandscape(problem, dps=check_dps(dps))
     from ._exact import ExactLandscape
 
     return ExactLandscape(problem)
@@ -112,7 +105,7 @@ def evaluate(problem: Problem, theta: Sequence[object] | None = None, *, tier: T
         Which ensemble member to evaluate when ``theta`` is not given.
     """
     tier = _check_tier(tier)  # type: ignore[assignment]
-    dps = _check_dps(dps)
+    dps = check_dps(dps)
     if theta is None:
         exact_theta: tuple[Fraction, ...] = problem.initial_exact(member)
     else:
@@ -144,8 +137,8 @@ def evaluate(problem: Problem, theta: Sequence[object] | None = None, *, tier: T
         grad_m = [ctx.mpf(str(g)) for g in grad_e]
         H = ctx.matrix([[ctx.mpf(str(hess_e[i, j])) for j in range(d)] for i in range(d)])
     Hs = (H + H.T) / 2
-    eig = sorted(ctx.eigsy(Hs, eigvals_only=True)) if d > 0 else []
+    eig_m = sorted(ctx.eigsy(Hs, eigvals_only=True)) if d > 0 else []
     gnorm = ctx.sqrt(ctx.fsum(g * g for g in grad_m))
     return LandscapePoint(str(tier), dps, d, theta_str, _mp_strings(ctx, [loss_m], dps)[0],
                           _mp_strings(ctx, grad_m, dps), _mp_strings(ctx, [gnorm], dps)[0],
-                          _mp_strings(ctx, eig, dps))
+                          _mp_strings(ctx, eig_m, dps))

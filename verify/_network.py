@@ -61,7 +61,8 @@ class Network:
             try:
                 widths = tuple(widths)
             except TypeError:
-                raise InputError("network.widths", widths, "give a list of positive integers such as [1, 2, 1]") from None
+                raise InputError("network.widths", widths,
+                                 "give a list of positive integers such as [1, 2, 1]") from None
             object.__setattr__(self, "widths", widths)
         if len(widths) < 2:
             raise InputError("network.widths", list(widths),

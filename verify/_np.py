@@ -269,7 +269,7 @@ class NpLandscape:
         if one_dir:
             vv = vv[:, None, :]
         if vv.ndim != 3 or vv.shape[0] != th.shape[0] or vv.shape[2] != self.n_params:
-            raise InputError("v", f"array of shape {np.shape(v)}",
+            raise InputError("v", f"array of shape {np.asarray(v).shape}",
                              "give one direction per member, shape (E, d), or several, shape (E, K, d)")
         out = self._hvp(th, vv)
         if one_dir:
@@ -399,7 +399,8 @@ class NpLandscape:
         total = np.zeros(E)
         grad = np.zeros((E, self.n_params)) if want_grad else None
         per_member = quad.x.ndim == 3
-        shallow = (self.fused and not per_member and net.depth == 2 and net.output_dim == 1 and not net.output_activation)
+        shallow = (self.fused and not per_member and net.depth == 2 and net.output_dim == 1
+                   and not net.output_activation)
         with np.errstate(all="ignore"):
             if shallow:
                 for ms, ds in self._blocks(E, n, max(net.widths) + 1, self.shallow_chunk_elements):

@@ -8,7 +8,19 @@ from typing import Union
 
 from ._errors import InputError
 
-__all__ = ["Exact", "to_fraction", "ExactLike"]
+__all__ = ["Exact", "to_fraction", "ExactLike", "MIN_DPS", "GUARD_DPS", "check_dps"]
+
+#: the fewest decimal digits a high-precision computation may be asked for
+MIN_DPS = 5
+#: guard digits added to the working precision of the mp tier and of exact evaluation
+GUARD_DPS = 10
+
+
+def check_dps(dps: object, field: str = "dps") -> int:
+    """Validate a precision in decimal digits."""
+    if isinstance(dps, bool) or not isinstance(dps, int) or dps < MIN_DPS:
+        raise InputError(field, dps, f"use an integer of at least {MIN_DPS} decimal digits, e.g. 30")
+    return dps
 
 Exact = Fraction
 ExactLike = Union[int, str, Fraction]

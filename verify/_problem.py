@@ -453,7 +453,8 @@ def problem_from_dict(doc: dict[str, Any], *, name: str = "problem") -> Problem:
         data = Data.from_grid(g["start"], g["stop"], g["num"], dim)
     else:
         s = dt["sample"]
-        if not isinstance(s, dict) or not {"low", "high", "num"} <= set(s) or not set(s) <= {"low", "high", "num", "seed"}:
+        keys = {"low", "high", "num", "seed"}
+        if not isinstance(s, dict) or not {"low", "high", "num"} <= set(s) or not set(s) <= keys:
             raise InputError("data.sample", s, "give { low = \"-1\", high = \"1\", num = 100, seed = 0 }")
         data = Data.from_sample(s["low"], s["high"], s["num"], s.get("seed", 0), dim)
 
@@ -505,5 +506,6 @@ def load_problem(path: str | Path) -> Problem:
     try:
         text = p.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        raise InputError("FILE", str(path), f"cannot be read ({exc.__class__.__name__}): give a UTF-8 text file") from None
+        raise InputError("FILE", str(path),
+                         f"cannot be read ({exc.__class__.__name__}): give a UTF-8 text file") from None
     return parse_problem(text, name=p.stem)

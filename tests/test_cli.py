@@ -1,0 +1,90 @@
+"""The command line: --version, --help, landscape output, and one-line errors with exit 2."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from verify import __version__
+from verify._cli import main
+
+from .conftest import EXAMPLES
+
+
+def run(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "verify", *args], capture_output=True, text=True, timeout=300)
+
+
+def test_version_and_help() -> None:
+    out = run("--version")
+    assert out.returncode == 0 and out.stdout.strip() == f"verify {__version__}"
+    h = run("--help")
+    assert h.returncode == 0 and "landscape" in h.stdout and "exit codes" in h.stdout
+    h2 = run("landscape", "--help")
+    assert h2.returncode == 0 and "--tier" in h2.stdout and "--dps" in h2.stdout
+
+
+@pytest.mark.parametrize("tier", ["np", "mp", "exact"])
+def test_landscape_json(tier: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["landscape", str(EXAMPLES / "tanh-1-2-1.toml"), "--tier", tier, "--dps", "25", "--json"]) == 0
+    obj = json.loads(capsys.readouterr().out)
+    assert set(obj) >= {"tier", "dps", "n_params", "loss", "grad", "grad_norm", "hessian_eigenvalues"}
+    assert obj["tier"] == tier and obj["n_params"] == 7 and len(obj["grad"]) == 7
+    eig = obj["hessian_eigenvalues"]
+    assert len(eig) == 7
+    if tier == "np":
+        assert obj["dps"] is None and isinstance(obj["loss"], float)
+        assert eig == sorted(eig)
+    else:
+        assert obj["dps"] == 25
+        digits = obj["loss"].split("e")[0].replace("-", "").replace(".", "").lstrip("0")
+        assert len(digits) >= 25, obj["loss"]
+        assert [float(e) for e in eig] == sorted(float(e) for e in eig)
+
+
+def test_tiers_agree_through_the_cli(capsys: pytest.CaptureFixture[str]) -> None:
+    vals = {}
+    for tier in ("np", "mp", "exact"):
+        main(["landscape", str(EXAMPLES / "tanh-1-2-1.toml"), "--tier", tier, "--json"])
+        vals[tier] = json.loads(capsys.readouterr().out)
+    assert vals["mp"]["loss"][:28] == vals["exact"]["loss"][:28]
+    assert float(vals["mp"]["loss"]) == pytest.approx(vals["np"]["loss"], rel=1e-13)
+
+
+def test_landscape_table_and_out_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "sub" / "l.json"
+    assert main(["landscape", str(EXAMPLES / "relu-interval.toml"), "--tier", "np", "--out", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "Hessian eigenvalues" in text and "W1[0,0]" in text
+    assert json.loads(out.read_text())["n_params"] == 10
+
+
+@pytest.mark.parametrize(("args", "needle"), [
+    (["landscape", "does-not-exist.toml"], "FILE"),
+    (["landscape", str(EXAMPLES / "tanh-1-2-1.toml"), "--dps", "3"], "dps = 3"),
+    (["landscape", str(EXAMPLES / "tanh-1-2-1.toml"), "--member", "5"], "member"),
+])
+def test_errors_are_one_line_and_exit_2(args: list[str], needle: str) -> None:
+    out = run(*args)
+    assert out.returncode == 2
+    lines = out.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("verify: error:") and needle in lines[0]
+    assert "Traceback" not in out.stderr
+
+
+def test_bad_problem_file_is_one_line(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[network]\nwidths = [1, 2, 1]\nactivation = "relux"\n[data]\npoints = ["1"]\n'
+                   '[target]\nexpr = "x"\n')
+    out = run("landscape", str(bad))
+    assert out.returncode == 2 and "network.activation = 'relux'" in out.stderr
+    assert len(out.stderr.strip().splitlines()) == 1
+
+
+def test_unknown_tier_is_a_usage_error() -> None:
+    out = run("landscape", str(EXAMPLES / "tanh-1-2-1.toml"), "--tier", "gpu")
+    assert out.returncode == 2 and "Traceback" not in out.stderr
