@@ -1,0 +1,1 @@
+"""Benchmarks of verify against named peers (run: python bench/run.py)."""
