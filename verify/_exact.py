@@ -28,13 +28,16 @@ softsign''(0) = 2.
 from __future__ import annotations
 
 from fractions import Fraction
-from typing import Callable, Sequence
+from itertools import pairwise
+from typing import Any, Callable, Sequence
 
 import sympy
+from sympy import QQ
 from sympy.core.evalf import PrecisionExhausted
+from sympy.polys.rings import PolyElement, ring
 
 from ._errors import InputError
-from ._numbers import to_fraction
+from ._numbers import check_dps, to_fraction
 from ._problem import Problem
 
 __all__ = ["ExactLandscape", "MAX_EXACT_POINTS"]
@@ -44,6 +47,7 @@ MAX_EXACT_POINTS = 2000
 
 _Pattern = tuple[bool, ...]
 _Hessian = dict[tuple[int, int], sympy.Expr]
+_Values = tuple[sympy.Expr, tuple[sympy.Expr, ...], _Hessian]
 
 _ANALYTIC: dict[str, Callable[[sympy.Expr], sympy.Expr]] = {
     "logistic": lambda z: 1 / (1 + sympy.exp(-z)),
@@ -153,15 +157,119 @@ class _Derivatives:
             self._hess = hess
         return self._hess
 
+    def at(self, values: Sequence[sympy.Rational], order: int) -> _Values:
+        """Value, gradient (order >= 1) and Hessian entries (order >= 2) at exact parameters."""
+        subs = dict(zip(self._symbols, values))
+        grad = tuple(g.xreplace(subs) for g in self.grad()) if order >= 1 else ()
+        hess = {pq: h.xreplace(subs) for pq, h in self.hessian().items()} if order >= 2 else {}
+        return self.expr.xreplace(subs), grad, hess
 
-def _hessian_matrix(entries: dict[tuple[int, int], list[sympy.Expr]], d: int,
-                    scale: sympy.Expr) -> sympy.ImmutableMatrix:
-    """The symmetric d x d matrix ``scale * sum(entries[p, q])`` from the upper triangle."""
+
+def _poly_value(poly: PolyElement, point: Sequence[Any], powers: dict[tuple[int, int], Any]) -> Any:
+    """poly(point) over QQ: sum of coeff * prod point_i^e_i, with the powers shared between calls."""
+    total = QQ(0)
+    for monomial, coeff in poly.iterterms():
+        for i, e in enumerate(monomial):
+            if e:
+                if (i, e) not in powers:
+                    powers[(i, e)] = point[i] ** e
+                coeff = coeff * powers[(i, e)]
+        total += coeff
+    return total
+
+
+class _PolynomialLoss:
+    """``L = factor * sum_o (c_o^T M c_o - 2 F_o . c_o + G_o)`` for a realization polynomial in x.
+
+    ``c_o = (c_o0, ..., c_oD)`` are the coefficients of ``N_o = sum_k c_ok(theta) x^k``, polynomials
+    over QQ in SymPy's sparse rings; ``M_kl = integral x^(k+l) dx`` and ``F_ok = integral x^k f_o dx``
+    over [a, b]. The coefficients are differentiated in the ring (far faster than expression
+    trees) and L's derivatives follow from the chain rule for the quadratic form:
+    ``grad L = factor sum_o sum_k (2 (M c_o)_k - 2 F_ok) grad c_ok`` and
+    ``Hess L = factor sum_o [2 sum_kl M_kl grad c_ok grad c_ol^T + sum_k (2 (M c_o)_k - 2 F_ok) Hess c_ok]``.
+    """
+
+    def __init__(self, coefficients: list[list[PolyElement]], gram: list[list[Any]],
+                 moments: list[list[sympy.Expr]], constant: sympy.Expr, factor: sympy.Rational) -> None:
+        self._coefficients = coefficients
+        self._gram = gram
+        self._moments = moments
+        self._constant = constant
+        self._factor = factor
+        self._derivs: list[list[tuple[dict[int, PolyElement], dict[tuple[int, int], PolyElement]]]] | None = None
+
+    def _derivatives(self) -> list[list[tuple[dict[int, PolyElement], dict[tuple[int, int], PolyElement]]]]:
+        """For every output and power k: the nonzero entries of grad c_ok and of its upper Hessian."""
+        if self._derivs is None:
+            self._derivs = []
+            for coeffs in self._coefficients:
+                row = []
+                for poly in coeffs:
+                    gens = poly.ring.gens
+                    grad = {p: g for p, x in enumerate(gens) if (g := poly.diff(x))}
+                    hess = {(p, q): h for p, g in grad.items() for q in range(p, len(gens)) if (h := g.diff(gens[q]))}
+                    row.append((grad, hess))
+                self._derivs.append(row)
+        return self._derivs
+
+    def at(self, values: Sequence[sympy.Rational], order: int) -> _Values:
+        d = len(values)
+        point = [QQ(int(v.p), int(v.q)) for v in values]
+        powers: dict[tuple[int, int], Any] = {}
+        loss, grad = QQ(0), [QQ(0)] * d
+        hess: dict[tuple[int, int], Any] = {}
+        # rational parts are summed over QQ; parts with a transcendental moment F_ok stay symbolic
+        loss_s: list[sympy.Expr] = [self._constant]
+        grad_s: list[list[sympy.Expr]] = [[] for _ in range(d)]
+        hess_s: dict[tuple[int, int], list[sympy.Expr]] = {}
+        for o, (coeffs, moments) in enumerate(zip(self._coefficients, self._moments)):
+            c = [_poly_value(ck, point, powers) for ck in coeffs]
+            weights = [2 * sum((m * cl for m, cl in zip(row, c)), QQ(0)) for row in self._gram]  # 2 (M c)_k
+            loss += sum((ck * w for ck, w in zip(c, weights)), QQ(0)) / 2
+            rational = [f.is_Rational for f in moments]
+            for k, f in enumerate(moments):
+                if rational[k]:
+                    weights[k] -= 2 * QQ(int(f.p), int(f.q))
+                    loss -= 2 * QQ(int(f.p), int(f.q)) * c[k]
+                else:
+                    loss_s.append(-2 * f * QQ.to_sympy(c[k]))
+            if order < 1:
+                continue
+            derivs = self._derivatives()[o]
+            grads = [{p: _poly_value(g, point, powers) for p, g in dk[0].items()} for dk in derivs]
+            for k, gk in enumerate(grads):
+                for p, value in gk.items():
+                    grad[p] += weights[k] * value
+                    if not rational[k]:
+                        grad_s[p].append(-2 * moments[k] * QQ.to_sympy(value))
+            if order < 2:
+                continue
+            for k, gk in enumerate(grads):
+                for j, gj in enumerate(grads):
+                    if self._gram[k][j]:
+                        for p, gp in gk.items():
+                            for q, gq in gj.items():
+                                if p <= q:
+                                    hess[(p, q)] = hess.get((p, q), QQ(0)) + 2 * self._gram[k][j] * gp * gq
+                for pq, h in derivs[k][1].items():
+                    value = _poly_value(h, point, powers)
+                    hess[pq] = hess.get(pq, QQ(0)) + weights[k] * value
+                    if not rational[k]:
+                        hess_s.setdefault(pq, []).append(-2 * moments[k] * QQ.to_sympy(value))
+        factor = self._factor
+
+        def total(exact: Any, symbolic: list[sympy.Expr]) -> sympy.Expr:
+            return factor * (QQ.to_sympy(exact) + sympy.Add(*symbolic))
+
+        hess_out = {pq: total(hess.get(pq, QQ(0)), hess_s.get(pq, [])) for pq in set(hess) | set(hess_s)}
+        return total(loss, loss_s), tuple(total(g, t) for g, t in zip(grad, grad_s)), hess_out
+
+
+def _hessian_matrix(entries: _Hessian, d: int) -> sympy.ImmutableMatrix:
+    """The symmetric d x d matrix with the given upper-triangle entries (others zero)."""
     rows = [[sympy.S.Zero] * d for _ in range(d)]
-    for (p, q), terms in entries.items():
-        value = scale * sympy.Add(*terms)
-        rows[p][q] = value
-        rows[q][p] = value
+    for (p, q), value in entries.items():
+        rows[p][q] = rows[q][p] = value
     return sympy.ImmutableMatrix(rows)
 
 
@@ -188,6 +296,11 @@ class ExactLandscape:
     (W_1, b_1, ..., W_L, b_L), W_k of shape (l_k, l_{k-1}) row-major. Symbolic derivatives are
     cached per branch pattern (per breakpoint order for interval data), so repeated calls are
     fast.
+
+    Where L is not twice differentiable (a pre-activation exactly 0 at a data point; for the
+    integral loss a breakpoint exactly at a or b, or two coinciding breakpoints) the values are
+    those of one adjacent smooth piece: the left branch at a kink, a breakpoint at an end of the
+    interval is left out, coinciding breakpoints are ordered by neuron index.
     """
 
     tier = "exact"
@@ -205,7 +318,7 @@ class ExactLandscape:
         self._gamma = _rational(net.slope)
         self._point_cache: dict[_Pattern, tuple[_Derivatives, ...]] = {}
         self._interval_cache: dict[tuple[object, ...], _Derivatives] = {}
-        self._polynomial_loss: _Derivatives | None = None
+        self._polynomial_loss: _PolynomialLoss | None = None
         self._antiderivatives: tuple[sympy.Expr, ...] = ()
         self._alpha, self._beta = sympy.symbols("alpha beta", real=True)
         data = problem.data
@@ -244,10 +357,18 @@ class ExactLandscape:
                  dps: int) -> tuple[sympy.Float, tuple[sympy.Float, ...], sympy.ImmutableMatrix]:
         """Loss, gradient (length d) and Hessian (d x d) evaluated to ``dps`` significant digits.
 
-        The exact values are computed first and then rounded with SymPy's ``evalf(n=dps)``.
+        The exact values are computed first and then rounded with SymPy's ``evalf``: function
+        values such as ``tanh(1/2)`` are evaluated once and shared, the result is accepted when
+        two working precisions (``dps + 15`` and ``dps + 30``) agree to ``dps + 1`` digits, and
+        any other entry is evaluated directly with ``evalf(n=dps)``.
+
+        Returns
+        -------
+        loss : sympy.Float
+        grad : tuple of sympy.Float, length d
+        hessian : sympy.ImmutableMatrix of sympy.Float, shape (d, d)
         """
-        if isinstance(dps, bool) or not isinstance(dps, int) or dps < 1:
-            raise InputError("dps", dps, "give a positive integer number of decimal digits, e.g. 30")
+        dps = check_dps(dps)
         loss, grad, hess = self._compute(theta, 2)
         assert hess is not None
         d = self._d
@@ -280,23 +401,12 @@ class ExactLandscape:
         """Loss, gradient (if order >= 1, else empty) and Hessian (if order >= 2, else None)."""
         values = self._parse_theta(theta)
         if self.problem.data.interval is None:
-            return self._point_terms(values, order)
-        if self._polynomial_loss is not None:
-            derivs = self._polynomial_loss
+            loss, grad, hess = self._point_terms(values, order)
+        elif self._polynomial_loss is not None:
+            loss, grad, hess = self._polynomial_loss.at(values, order)
         else:
-            derivs = self._relu_interval_loss(values)
-        return self._substitute(derivs, values, order)
-
-    def _substitute(self, derivs: _Derivatives, values: tuple[sympy.Rational, ...],
-                    order: int) -> tuple[sympy.Expr, tuple[sympy.Expr, ...], sympy.ImmutableMatrix | None]:
-        subs = dict(zip(self._symbols, values))
-        loss = derivs.expr.xreplace(subs)
-        grad = tuple(g.xreplace(subs) for g in derivs.grad()) if order >= 1 else ()
-        hess = None
-        if order >= 2:
-            entries = {pq: [h.xreplace(subs)] for pq, h in derivs.hessian().items()}
-            hess = _hessian_matrix(entries, self._d, sympy.S.One)
-        return loss, grad, hess
+            loss, grad, hess = self._relu_interval_loss(values).at(values, order)
+        return loss, grad, _hessian_matrix(hess, self._d) if order >= 2 else None
 
     # ------------------------------------------------------------------ the realization
 
@@ -351,8 +461,7 @@ class ExactLandscape:
             self._point_cache[pattern] = tuple(_Derivatives(e, self._symbols) for e in outputs)
         return self._point_cache[pattern]
 
-    def _point_terms(self, values: tuple[sympy.Rational, ...],
-                     order: int) -> tuple[sympy.Expr, tuple[sympy.Expr, ...], sympy.ImmutableMatrix | None]:
+    def _point_terms(self, values: tuple[sympy.Rational, ...], order: int) -> _Values:
         d = self._d
         theta_subs = dict(zip(self._symbols, values))
         loss_terms: list[sympy.Expr] = []
@@ -380,8 +489,7 @@ class ExactLandscape:
         scale = self._factor / len(self._points)
         loss = scale * sympy.Add(*loss_terms)
         grad_out = tuple(2 * scale * sympy.Add(*t) for t in grad_terms) if order >= 1 else ()
-        hess = _hessian_matrix(hess_terms, d, 2 * scale) if order >= 2 else None
-        return loss, grad_out, hess
+        return loss, grad_out, {pq: 2 * scale * sympy.Add(*t) for pq, t in hess_terms.items()}
 
     # ------------------------------------------------------------------ interval data
 
@@ -394,28 +502,31 @@ class ExactLandscape:
                              f"SymPy finds no closed form for the integral of {integrand}: use the mp tier (--tier mp)")
         return sympy.sympify(result)
 
-    def _polynomial_interval_loss(self) -> _Derivatives:
-        """L(theta) for a polynomial activation: N_o = sum_k c_k(theta) x^k, integrated by moments.
-
-        ``integral (N - f)^2 = sum_{k,l} c_k c_l m_{k+l} - 2 sum_k c_k F_k + integral f^2``, with
-        ``m_j = integral x^j dx`` and ``F_k = integral x^k f dx`` over [a, b].
-        """
+    def _polynomial_interval_loss(self) -> _PolynomialLoss:
+        """L(theta) for a polynomial activation: the coefficients of N_o in x and the moments."""
         assert self.problem.data.interval is not None
-        a, b = (_rational(c) for c in self.problem.data.interval)
+        a, b = self.problem.data.interval
+        limits = (_rational(a), _rational(b))
         x = self._inputs[0]
-
-        def moment(j: int) -> sympy.Expr:
-            return (b ** (j + 1) - a ** (j + 1)) / (j + 1)
-
-        terms: list[sympy.Expr] = []
+        with_x = ring([x, *self._symbols], QQ)[0]
+        theta_ring = ring(list(self._symbols), QQ)[0]
+        coefficients: list[list[PolyElement]] = []
+        moments: list[list[sympy.Expr]] = []
+        constant = sympy.S.Zero
         for n_o, f_o in zip(self._realization([x], (), self._symbols), self._targets):
-            coeffs = sympy.Poly(n_o, x).all_coeffs()[::-1]
-            for k, ck in enumerate(coeffs):
-                terms.append(ck**2 * moment(2 * k))
-                terms += [2 * ck * cl * moment(k + l) for l, cl in enumerate(coeffs) if l > k]
-                terms.append(-2 * ck * self._integral(x**k * f_o, (a, b)))
-            terms.append(self._integral(f_o**2, (a, b)))
-        return _Derivatives(self._factor * sympy.Add(*terms), self._symbols)
+            by_power: dict[int, dict[tuple[int, ...], Any]] = {}
+            for monomial, coeff in with_x.from_expr(n_o).terms():
+                by_power.setdefault(monomial[0], {})[monomial[1:]] = coeff
+            degree = max(by_power, default=0)
+            coefficients.append([theta_ring.from_dict(by_power.get(k, {})) for k in range(degree + 1)])
+            moments.append([self._integral(x**k * f_o, limits) for k in range(degree + 1)])
+            constant += self._integral(f_o**2, limits)
+        size = max(len(c) for c in coefficients)
+        for c, f in zip(coefficients, moments):  # pad every output to the same degree
+            c += [theta_ring.zero] * (size - len(c))
+            f += [sympy.S.Zero] * (size - len(f))
+        gram = [[QQ((b ** (i + j + 1) - a ** (i + j + 1)) / (i + j + 1)) for j in range(size)] for i in range(size)]
+        return _PolynomialLoss(coefficients, gram, moments, constant, self._factor)
 
     def _antiderivative(self, target: sympy.Expr) -> sympy.Expr:
         """Phi(x; alpha, beta), an antiderivative in x of (alpha x + beta - f(x))^2."""
@@ -445,7 +556,7 @@ class ExactLandscape:
                         if w_val[j] != 0 and a < -b_val[j] / w_val[j] < b)
         ends_val = [a] + [beta for beta, _ in inside] + [b]
         states = tuple(tuple(bool(w_val[j] * (lo + hi) / 2 + b_val[j] > 0) for j in range(width))
-                       for lo, hi in zip(ends_val[:-1], ends_val[1:]))
+                       for lo, hi in pairwise(ends_val))
         key = (tuple(j for _, j in inside), states)
         if key in self._interval_cache:
             return self._interval_cache[key]
@@ -453,9 +564,10 @@ class ExactLandscape:
         v_sym = self._symbols[second.weight]
         c_sym = self._symbols[second.bias] if second.bias is not None else (sympy.S.Zero,) * outputs
         x, alpha, beta = self._inputs[0], self._alpha, self._beta
+        left_slope = self._gamma if net.activation == "leaky_relu" else sympy.S.Zero
         terms: list[sympy.Expr] = []
-        for lo, hi, active in zip(ends[:-1], ends[1:], states):
-            slopes = [sympy.S.One if on else self._gamma for on in active]
+        for (lo, hi), active in zip(pairwise(ends), states):
+            slopes = [sympy.S.One if on else left_slope for on in active]
             for o in range(outputs):
                 coef = [v_sym[o * width + j] * slopes[j] for j in range(width)]
                 big_a = sympy.Add(*(coef[j] * w_sym[j] for j in range(width)))

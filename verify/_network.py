@@ -86,6 +86,13 @@ class Network:
         return activation_info(self.activation)
 
     @property
+    def left_slope(self) -> Fraction:
+        """Slope of the left branch of a piecewise-linear activation: gamma for leaky_relu, 0 for relu."""
+        if self.activation == "leaky_relu":
+            return self.slope
+        return Fraction(0) if self.activation == "relu" else Fraction(1)
+
+    @property
     def depth(self) -> int:
         """Number of affine layers L."""
         return len(self.widths) - 1

@@ -584,7 +584,7 @@ class NpLandscape:
         p = self.problem
         a, b = (float(v) for v in p.data.interval)  # type: ignore[union-attr]
         l1, l2 = self.network.layers
-        gamma = float(self.network.slope) if self.network.activation == "leaky_relu" else 0.0
+        gamma = float(self.network.left_slope)
         E, K, d = V.shape
         N = l1.fan_out
         wv = th[:, l1.weight]

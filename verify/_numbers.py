@@ -71,6 +71,8 @@ def to_fraction(value: object, field: str) -> Fraction:
 
         if isinstance(value, numbers.Integral):
             return Fraction(int(value))
+        if isinstance(value, numbers.Rational):  # sympy.Rational, gmpy2.mpq: exact
+            return Fraction(int(value.numerator), int(value.denominator))
         if isinstance(value, numbers.Real):
             return to_fraction(float(value), field)
     except TypeError:  # pragma: no cover - defensive
