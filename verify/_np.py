@@ -254,6 +254,28 @@ class NpLandscape:
         """grad L(theta): shape (E, d) (or (d,))."""
         return self.loss_and_grad(theta)[1]
 
+    def loss_and_grad_batch(self, theta: object, index: object) -> tuple[Array, Array]:
+        """Loss and gradient of the mini-batch loss factor * (1/B) sum_{i in batch} |N(x_i) - f(x_i)|^2.
+
+        ``index`` holds data indices: shape (B,) for one batch shared by all members, or
+        (E, B) for a batch per member (repeats allowed: draws with replacement).
+        """
+        if self._fixed is None or self.problem.data.interval is not None:
+            raise InputError("data", "an interval", "mini-batches need point data (points, grid or sample)")
+        th, single = self._as_batch(theta)
+        idx = np.asarray(index)
+        n = self.problem.data.n
+        if idx.dtype.kind not in "iu" or idx.ndim not in (1, 2) or idx.size == 0 or (
+                idx.ndim == 2 and idx.shape[0] != th.shape[0]) or idx.min() < 0 or idx.max() >= n:
+            raise InputError("index", f"array of shape {idx.shape}",
+                             f"give data indices in 0 .. {n - 1}, shape (B,) or (E, B) with E = {th.shape[0]}")
+        q = self._fixed
+        w = np.full(idx.shape, self._factor / idx.shape[-1])
+        quad = _Quad(q.x[idx], q.y[idx], w)
+        val, g = self._run(th, want_grad=True, quad=quad)
+        assert g is not None
+        return (val[0], g[0]) if single else (val, g)
+
     def hvp(self, theta: object, v: object) -> Array:
         """Hessian-vector products H(theta) v.
 
@@ -388,9 +410,10 @@ class NpLandscape:
         return [(slice(e, min(E, e + ec)), slice(i, min(n, i + nc)))
                 for e in range(0, E, ec) for i in range(0, n, nc)]
 
-    def _run(self, th: Array, *, want_grad: bool) -> tuple[Array, Array | None]:
+    def _run(self, th: Array, *, want_grad: bool, quad: _Quad | None = None) -> tuple[Array, Array | None]:
         E = th.shape[0]
-        quad = self._member_quad(th) if self._breakpoint_split else self._fixed
+        if quad is None:
+            quad = self._member_quad(th) if self._breakpoint_split else self._fixed
         assert quad is not None
         Wa = self._augmented(th)
         xa = self._xa(quad)
@@ -445,27 +468,33 @@ class NpLandscape:
         else:
             S = np.empty_like(z)
             self._act_into(z, S)
-        v = Wa2[:, :-1, 0]  # (e, H)
-        out = np.matmul(S, v[:, :, None])[:, :, 0]
-        out += Wa2[:, -1, 0][:, None]
-        r = out - y  # (e, n)
+        v = Wa2[:, :-1, :]  # (e, H, 1)
+        out = np.matmul(S, v)[:, :, 0]  # (e, n)
+        out += Wa2[:, -1, :]
+        r = np.subtract(out, y, out=out)
         wr = r * w
         total += np.einsum("en,en->e", wr, r)
         if grad is None:
             return
         l1, l2 = self.network.layers
-        e = grad.shape[0]
+        e, n = wr.shape
+        l0 = xa.shape[1] - 1
         wr *= 2.0
+        # rows of xwT: wr * x_i for each input coordinate i, and wr itself (the bias row)
+        xwT = np.empty((e, l0 + 1, n))
+        for i in range(l0):
+            np.multiply(wr, xa[:, i], out=xwT[:, i, :])
+        xwT[:, l0, :] = wr
         gv = np.matmul(wr[:, None, :], S)[:, 0, :]  # (e, H)
         grad[:, l2.weight] += gv
         if l2.bias is not None:
-            grad[:, l2.bias] += wr.sum(axis=1)[:, None]
-        xwT = np.multiply(np.ascontiguousarray(xa.T)[None, :, :], wr[:, None, :])  # (e, l0 + 1, n)
+            grad[:, l2.bias] += xwT[:, l0, :].sum(axis=1)[:, None]
         if self.network.activation == "tanh":
-            T = xwT.sum(axis=2)[:, :, None] - np.matmul(xwT, np.square(S, out=S))
+            T = np.matmul(xwT, np.square(S, out=S))
+            np.subtract(xwT.sum(axis=2)[:, :, None], T, out=T)
         else:
             T = np.matmul(xwT, self._d1_into(z, S, np.empty_like(z)))
-        T *= v[:, None, :]  # (e, l0 + 1, H)
+        T *= v.transpose(0, 2, 1)  # (e, l0 + 1, H)
         grad[:, l1.weight] += T[:, :-1, :].transpose(0, 2, 1).reshape(e, -1)
         if l1.bias is not None:
             grad[:, l1.bias] += T[:, -1, :]
