@@ -120,7 +120,8 @@ class _ExprNp:
         arr = np.asarray(theta, dtype=np.float64)
         single = arr.ndim == 1
         if arr.ndim not in (1, 2) or arr.shape[-1] != self.n_params:
-            raise InputError("theta", f"array of shape {arr.shape}", f"give shape (d,) or (E, d) with d = {self.n_params}")
+            raise InputError("theta", f"array of shape {arr.shape}",
+                             f"give shape (d,) or (E, d) with d = {self.n_params}")
         return (arr[None] if single else arr), single
 
     def _eval(self, fn: Callable[..., Any], th: Array) -> Array:
