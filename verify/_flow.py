@@ -79,6 +79,12 @@ def _rms(x: Array) -> Array:
     return np.sqrt(np.mean(x * x, axis=-1))
 
 
+def _combine(coef: Array, K: Array) -> Array:
+    """sum_j coef[j] K[j] for K of shape (s, m, d): one matrix product."""
+    s = coef.shape[0]
+    return (coef @ K[:s].reshape(s, -1)).reshape(K.shape[1:])
+
+
 class _ExplicitRK(Solver):
     """Explicit Runge-Kutta pair with the first-same-as-last property (FSAL)."""
 
@@ -92,9 +98,9 @@ class _ExplicitRK(Solver):
         K[0] = -grad
         hh = h[:, None]
         for s in range(1, self.n_stages):
-            dy = np.tensordot(self.A[s, :s], K[:s], axes=(0, 0))
+            dy = _combine(self.A[s, :s], K)
             K[s] = -landscape.grad(theta + hh * dy)
-        y_new = theta + hh * np.tensordot(self.B, K[: self.n_stages], axes=(0, 0))
+        y_new = theta + hh * _combine(self.B, K)
         loss_new, g_new = landscape.loss_and_grad(y_new)
         K[-1] = -g_new
         return K, y_new, loss_new, g_new
@@ -113,7 +119,7 @@ class Dopri5(_ExplicitRK):
 
     def attempt(self, landscape: Any, theta: Array, grad: Array, h: Array, rtol: float, atol: float) -> _Step:
         K, y_new, loss_new, g_new = self._stages(landscape, theta, grad, h)
-        err = h[:, None] * np.tensordot(self.E, K, axes=(0, 0))
+        err = h[:, None] * _combine(self.E, K)
         norm = _rms(err / _scale(theta, y_new, rtol, atol))
         return _Step(y_new, loss_new, g_new, norm, self.n_stages, 0)
 
@@ -133,8 +139,8 @@ class Dop853(_ExplicitRK):
     def attempt(self, landscape: Any, theta: Array, grad: Array, h: Array, rtol: float, atol: float) -> _Step:
         K, y_new, loss_new, g_new = self._stages(landscape, theta, grad, h)
         sc = _scale(theta, y_new, rtol, atol)
-        e5 = np.tensordot(self.E5, K, axes=(0, 0)) / sc
-        e3 = np.tensordot(self.E3, K, axes=(0, 0)) / sc
+        e5 = _combine(self.E5, K) / sc
+        e3 = _combine(self.E3, K) / sc
         n5, n3 = np.sum(e5 * e5, axis=-1), np.sum(e3 * e3, axis=-1)
         denom = np.sqrt((n5 + 0.01 * n3) * theta.shape[1])
         with np.errstate(invalid="ignore", divide="ignore"):
@@ -184,11 +190,11 @@ class Rodas4(Solver):
         K = np.empty((6, m, d))
         hh = h[:, None]
         for s in range(6):
-            f = -grad if s == 0 else -landscape.grad(theta + np.tensordot(_R4_A[s, :s], K[:s], axes=(0, 0)))
+            f = -grad if s == 0 else -landscape.grad(theta + _combine(_R4_A[s, :s], K))
             if s:
-                f = f + np.tensordot(_R4_C[s, :s], K[:s], axes=(0, 0)) / hh
+                f = f + _combine(_R4_C[s, :s], K) / hh
             K[s] = np.einsum("mij,mj->mi", Ginv, f)
-        y_new = theta + np.tensordot(_R4_M, K, axes=(0, 0))
+        y_new = theta + _combine(_R4_M, K)
         loss_new, g_new = landscape.loss_and_grad(y_new)
         norm = _rms(K[5] / _scale(theta, y_new, rtol, atol))
         return _Step(y_new, loss_new, g_new, norm, 6, 1)

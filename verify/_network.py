@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from fractions import Fraction
 
 from ._activations import DEFAULT_SLOPE, ActivationInfo, activation_info
@@ -111,7 +112,7 @@ class Network:
         extra = 1 if self.biases else 0
         return sum(b * (a + extra) for a, b in zip(self.widths[:-1], self.widths[1:]))
 
-    @property
+    @cached_property
     def layers(self) -> tuple[LayerSlices, ...]:
         """Slices of theta for each layer, in order."""
         out = []
