@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cached_property
 from fractions import Fraction
+from functools import cached_property
 
 from ._activations import DEFAULT_SLOPE, ActivationInfo, activation_info
 from ._errors import InputError
