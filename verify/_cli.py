@@ -58,7 +58,212 @@ def _parser() -> argparse.ArgumentParser:
     ls.add_argument("--member", type=int, default=0, help="ensemble member to evaluate (default 0)")
     ls.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     ls.add_argument("--out", metavar="PATH", help="also write the JSON object to PATH")
+
+    fl = sub.add_parser(
+        "flow", help="follow the gradient flow of a problem and say where each member went",
+        description="Integrate the gradient flow theta' = -grad L(theta) from the problem's initial parameters "
+                    "(every ensemble member) and classify each trajectory: converged (to a Newton-refined critical "
+                    "point, with its Hessian inertia), diverging (|theta| growing while the loss settles), or "
+                    "undecided (with the reason).",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="solvers (np tier): dop853 (default, explicit 8th order), dopri5, rodas4 (stiff: exact Hessian;\n"
+               "for long horizons and slow drifts). The mp tier follows one member at a time at --dps digits.")
+    fl.add_argument("file", metavar="FILE", help="problem file (TOML)")
+    fl.add_argument("--t1", type=float, default=100.0, help="flow-time horizon (default 100)")
+    fl.add_argument("--rtol", type=float, default=None, help="relative tolerance (np default 1e-8; mp 10^-dps)")
+    fl.add_argument("--atol", type=float, default=None, help="absolute tolerance (np default rtol/100)")
+    fl.add_argument("--tier", choices=("np", "mp"), default="np", help="np (float64 ensembles) or mp")
+    fl.add_argument("--dps", type=int, default=30, help="digits of the mp tier (default 30)")
+    fl.add_argument("--solver", choices=("dop853", "dopri5", "rodas4"), default="dop853", help="np-tier solver")
+    fl.add_argument("--ensemble", type=int, default=None, help="members to draw (overrides the problem's init)")
+    fl.add_argument("--checkpoints", type=int, default=32, help="log-spaced checkpoints (default 32)")
+    fl.add_argument("--json", action="store_true", help="print {\"members\": [...]} as JSON")
+    fl.add_argument("--plot", metavar="PNG", help="draw loss, |theta|, |grad L| against t on log axes")
+
+    de = sub.add_parser(
+        "descent", help="run gradient descent, SGD or Adam and say where each member went",
+        description="Run GD (theta <- theta - eta grad L), SGD with seeded mini-batches, or Adam (as in PyTorch) "
+                    "from the problem's initial parameters, and classify each run: converged, diverging, periodic "
+                    "(a GD k-cycle with its multipliers) or undecided.",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    de.add_argument("file", metavar="FILE", help="problem file (TOML)")
+    de.add_argument("--step-size", type=float, required=True, metavar="ETA", help="step size (learning rate)")
+    de.add_argument("--steps", type=int, default=10_000, help="iterations (default 10000)")
+    de.add_argument("--optimizer", choices=("gd", "sgd", "adam"), default="gd", help="default gd")
+    de.add_argument("--batch", type=int, default=None, help="mini-batch size (sgd; adam: full batch if omitted)")
+    de.add_argument("--replacement", action="store_true", help="draw mini-batches with replacement")
+    de.add_argument("--seed", type=int, default=0, help="seed of the mini-batch draws (default 0)")
+    de.add_argument("--ensemble", type=int, default=None, help="members to draw (overrides the problem's init)")
+    de.add_argument("--sharpness", action="store_true", help="record the top Hessian eigenvalue at checkpoints")
+    de.add_argument("--checkpoints", type=int, default=32, help="log-spaced checkpoints (default 32)")
+    de.add_argument("--json", action="store_true", help="print {\"members\": [...]} as JSON")
+    de.add_argument("--plot", metavar="PNG", help="draw loss, |theta|, |grad L| against the step on log axes")
     return p
+
+
+def _with_ensemble(problem: Any, ensemble: int | None) -> Any:
+    from dataclasses import replace
+
+    from ._problem import Init
+
+    if ensemble is None:
+        return problem
+    if ensemble < 1:
+        raise InputError("--ensemble", ensemble, "must be a positive integer")
+    if problem.init.scheme == "explicit":
+        if ensemble != 1:
+            raise InputError("--ensemble", ensemble, "the problem gives theta explicitly: use a scheme in [init] "
+                                                     "(normal, uniform, xavier_uniform) to draw an ensemble")
+        return problem
+    init = problem.init
+    return replace(problem, init=Init(scheme=init.scheme, scale=init.scale, seed=init.seed, ensemble=ensemble))
+
+
+def _number(value: Any, dps: int | None) -> Any:
+    """JSON form of a number: float in the np tier, a decimal string in the mp tier."""
+    if value is None:
+        return None
+    if dps is None:
+        v = float(value)
+        return v if v == v and abs(v) != float("inf") else str(v)
+    import mpmath
+
+    return mpmath.nstr(value, dps, strip_zeros=False, min_fixed=-4, max_fixed=6)
+
+
+def _member_json(m: Any, outcome: Any) -> dict[str, Any]:
+    dps = m.dps if m.tier == "mp" else None
+    ck = m.checkpoints
+    out = {
+        "status": m.status.value, "message": m.message,
+        "outcome": outcome.to_json() if outcome is not None else None,
+        "t": _number(m.t, dps), "loss": _number(m.loss, dps), "theta_norm": _number(m.theta_norm, dps),
+        "grad_norm": _number(m.grad_norm, dps), "theta": [_number(v, dps) for v in m.theta],
+        "checkpoints": {key: [_number(v, dps) for v in getattr(ck, key)]
+                        for key in ("t", "loss", "theta_norm", "grad_norm")},
+        "costs": m.costs.to_json(),
+    }
+    if ck.sharpness is not None:
+        out["checkpoints"]["sharpness"] = [_number(v, dps) for v in ck.sharpness]
+    return out
+
+
+def _short(v: Any) -> str:
+    try:
+        return f"{float(v):.6g}"
+    except (TypeError, ValueError):
+        return str(v)
+
+
+def _member_table(members: Sequence[Any], outcomes: Sequence[Any], time_label: str) -> str:
+    lines = [f"{'#':>4} {'status':<14} {'outcome':<26} {time_label:>10} {'loss':>12} {'|theta|':>11} {'|grad L|':>11}"]
+    for i, (m, o) in enumerate(zip(members, outcomes)):
+        what = "-" if o is None else o.kind + (f" ({o.point_kind}"
+                                               + (f", index {o.index}" if o.point_kind == "saddle" else "") + ")"
+                                               if o.kind == "converged" and o.point_kind else
+                                               f" (period {o.period})" if o.kind == "periodic" else "")
+        lines.append(f"{i:>4} {m.status.value:<14} {what:<26} {_short(m.t):>10} {_short(m.loss):>12} "
+                     f"{_short(m.theta_norm):>11} {_short(m.grad_norm):>11}")
+    counts: dict[str, int] = {}
+    for o in outcomes:
+        key = "-" if o is None else o.kind
+        counts[key] = counts.get(key, 0) + 1
+    lines.append("")
+    lines.append("outcomes: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
+    undecided = [(i, o) for i, o in enumerate(outcomes) if o is not None and o.kind == "undecided"]
+    for i, o in undecided[:5]:
+        lines.append(f"  member {i}: {o.reason}")
+    return "\n".join(lines)
+
+
+def _emit(args: argparse.Namespace, members: Sequence[Any], outcomes: Sequence[Any], extra: dict[str, Any],
+          title: str, time_label: str) -> int:
+    if args.plot:
+        from ._plot import plot_trajectories
+
+        plot_trajectories(members, args.plot, title=title,
+                          xlabel="flow time t" if time_label == "t" else "step")
+    if args.json:
+        print(json.dumps({**extra, "members": [_member_json(m, o) for m, o in zip(members, outcomes)]}, indent=1))
+    else:
+        print(title)
+        print(_member_table(members, outcomes, time_label))
+        if args.plot:
+            print(f"figure: {args.plot}")
+    return 0
+
+
+def _cmd_flow(args: argparse.Namespace) -> int:
+    from ._outcome import classify
+    from ._problem import load_problem
+    from ._progress import ProgressBar
+    from ._trajectory import StepControl
+
+    problem = _with_ensemble(load_problem(args.file), args.ensemble)
+    if not args.t1 > 0:
+        raise InputError("--t1", args.t1, "must be a positive flow time")
+    bar = ProgressBar(f"flow {problem.name}")
+    if args.tier == "np":
+        from ._flow import Dop853, Dopri5, Rodas4, solve_flow
+        from ._np import NpLandscape
+
+        rtol = 1e-8 if args.rtol is None else args.rtol
+        atol = rtol * 1e-2 if args.atol is None else args.atol
+        land = NpLandscape(problem)
+        solver = {"dop853": Dop853(), "dopri5": Dopri5(), "rodas4": Rodas4()}[args.solver]
+        res = solve_flow(land, problem.init.thetas(problem.network), t1=args.t1, solver=solver,
+                         control=StepControl(rtol=rtol, atol=atol), checkpoints=args.checkpoints, progress=bar)
+        members = list(res.members)
+        extra = {"tier": "np", "dps": None, "solver": solver.name, "t1": args.t1, "rtol": rtol, "atol": atol,
+                 "wall_time": res.wall_time}
+    else:
+        from ._mp import MpLandscape
+        from ._mpflow import solve_flow_mp
+
+        land = MpLandscape(problem, dps=args.dps)
+        members = []
+        exact = problem.init.exact_members(problem.network)
+        for k, theta0 in enumerate(exact):
+            members.append(solve_flow_mp(land, theta0, t1=args.t1, rtol=args.rtol, checkpoints=args.checkpoints,
+                                         progress=lambda t, t1, k=k: bar((k + float(t) / float(t1)) / len(exact))))
+        extra = {"tier": "mp", "dps": args.dps, "solver": "mp", "t1": args.t1, "rtol": args.rtol}
+    bar.close()
+    outcomes = [classify(land, m, kind="flow") for m in members]
+    title = (f"gradient flow of {problem.name} ({problem.network.describe()}), {len(members)} member(s), "
+             f"t1 = {args.t1:g}, tier {args.tier}")
+    return _emit(args, members, outcomes, extra, title, "t")
+
+
+def _cmd_descent(args: argparse.Namespace) -> int:
+    from ._descent import GD, SGD, Adam, run_descent
+    from ._np import NpLandscape
+    from ._outcome import classify
+    from ._problem import load_problem
+    from ._progress import ProgressBar
+
+    problem = _with_ensemble(load_problem(args.file), args.ensemble)
+    if args.optimizer == "gd":
+        if args.batch is not None:
+            raise InputError("--batch", args.batch, "plain gd uses the full batch: use --optimizer sgd")
+        optimizer: Any = GD()
+    elif args.optimizer == "sgd":
+        if args.batch is None:
+            raise InputError("--batch", None, "sgd needs a mini-batch size, e.g. --batch 16")
+        optimizer = SGD(batch=args.batch, replacement=args.replacement, seed=args.seed)
+    else:
+        optimizer = Adam(batch=args.batch, replacement=args.replacement, seed=args.seed)
+    land = NpLandscape(problem)
+    bar = ProgressBar(f"{args.optimizer} {problem.name}")
+    res = run_descent(land, problem.init.thetas(problem.network), step_size=args.step_size, steps=args.steps,
+                      optimizer=optimizer, checkpoints=args.checkpoints, sharpness=args.sharpness, progress=bar)
+    bar.close()
+    members = list(res.members)
+    outcomes = [classify(land, m, kind="descent") for m in members]
+    extra = {"tier": "np", "optimizer": args.optimizer, "step_size": args.step_size, "steps": args.steps,
+             "batch": args.batch, "replacement": args.replacement, "seed": args.seed, "wall_time": res.wall_time}
+    title = (f"{args.optimizer} on {problem.name} ({problem.network.describe()}), {len(members)} member(s), "
+             f"step size {args.step_size:g}, {args.steps} steps")
+    return _emit(args, members, outcomes, extra, title, "steps")
 
 
 def _table(point: Any, problem: Any) -> str:
@@ -93,7 +298,7 @@ def _cmd_landscape(args: argparse.Namespace) -> int:
     return 0
 
 
-_COMMANDS = {"landscape": _cmd_landscape}
+_COMMANDS = {"landscape": _cmd_landscape, "flow": _cmd_flow, "descent": _cmd_descent}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
