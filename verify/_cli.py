@@ -224,8 +224,11 @@ def _cmd_flow(args: argparse.Namespace) -> int:
         members = []
         exact = problem.init.exact_members(problem.network)
         for k, theta0 in enumerate(exact):
+            def report(t: Any, t1: Any, k: int = k) -> None:
+                bar((k + float(t) / float(t1)) / len(exact))
+
             members.append(solve_flow_mp(land, theta0, t1=args.t1, rtol=args.rtol, checkpoints=args.checkpoints,
-                                         progress=lambda t, t1, k=k: bar((k + float(t) / float(t1)) / len(exact))))
+                                         progress=report))
         extra = {"tier": "mp", "dps": args.dps, "solver": "mp", "t1": args.t1, "rtol": args.rtol}
     bar.close()
     outcomes = [classify(land, m, kind="flow") for m in members]
