@@ -39,7 +39,7 @@ MESSAGES = {
     Status.MAX_STEPS: "the step budget ran out before the horizon: raise max_steps, or use a stiff solver "
                       "if many steps were rejected",
     Status.STEP_UNDERFLOW: "the step size underflowed: the flow is too stiff for this solver at this precision; "
-                           "use the stiff solver or raise the precision",
+                           "use the stiff solver (np tier: Rodas4) or raise the precision",
 }
 
 
