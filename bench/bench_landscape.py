@@ -10,13 +10,7 @@ from verify import parse_problem
 
 from ._common import Result, median_time
 
-
-def bench_np_loss_grad(repeat: int) -> Result:
-    """np tier, E = 1000, widths (1, 16, 1), tanh, 64 points: one batched loss + gradient
-    against a bare np.tanh over the same E * 64 * 16 float64 elements (goal: ratio <= 3)."""
-    from verify._np import NpLandscape
-
-    p = parse_problem("""
+SHALLOW_1000 = """
 [network]
 widths = [1, 16, 1]
 activation = "tanh"
@@ -28,7 +22,15 @@ expr = "x**2"
 scheme = "normal"
 seed = 0
 ensemble = 1000
-""")
+"""
+
+
+def bench_np_loss_grad(repeat: int) -> Result:
+    """np tier, E = 1000, widths (1, 16, 1), tanh, 64 points: one batched loss + gradient
+    against a bare np.tanh over the same E * 64 * 16 float64 elements (goal: ratio <= 3)."""
+    from verify._np import NpLandscape
+
+    p = parse_problem(SHALLOW_1000)
     land = NpLandscape(p)
     theta = p.init.thetas(p.network)
     z = np.random.default_rng(0).normal(size=(1000, 64, 16))
@@ -58,18 +60,7 @@ def bench_np_einsum_reference(repeat: int) -> Result:
         gz = np.einsum("en,eh->enh", g, v) * (1 - a * a)
         return loss, gv, g.sum(1), np.einsum("enh,n->eh", gz, x), gz.sum(1)
 
-    p = parse_problem("""
-[network]
-widths = [1, 16, 1]
-activation = "tanh"
-[data]
-grid = { start = "-1", stop = "1", num = 64 }
-[target]
-expr = "x**2"
-[init]
-scheme = "normal"
-ensemble = 1000
-""")
+    p = parse_problem(SHALLOW_1000)
     land = NpLandscape(p)
     theta = p.init.thetas(p.network)
     ours = median_time(lambda: land.loss_and_grad(theta), repeat)

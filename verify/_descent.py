@@ -30,7 +30,7 @@ from typing import Any, Callable, ClassVar
 import numpy as np
 
 from ._errors import InputError
-from ._trajectory import MESSAGES, Checkpoints, Costs, Events, Status, Trajectory
+from ._trajectory import MESSAGES, Checkpoints, Costs, Events, Status, Trajectory, count_statuses
 
 __all__ = ["Optimizer", "GD", "SGD", "Adam", "DescentResult", "run_descent", "Cycle", "find_cycle"]
 
@@ -355,10 +355,7 @@ class DescentResult:
     @property
     def statuses(self) -> dict[str, int]:
         """How many members ended with each status."""
-        out: dict[str, int] = {}
-        for m in self.members:
-            out[m.status.value] = out.get(m.status.value, 0) + 1
-        return out
+        return count_statuses(self.members)
 
 
 def _check_landscape(landscape: Any, *, sharpness: bool) -> int:

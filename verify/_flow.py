@@ -34,6 +34,7 @@ from ._trajectory import (
     StepControl,
     Trajectory,
     checkpoint_times,
+    count_statuses,
 )
 
 __all__ = ["Solver", "Dopri5", "Dop853", "Rodas4", "FlowResult", "solve_flow"]
@@ -222,10 +223,7 @@ class FlowResult:
     @property
     def statuses(self) -> dict[str, int]:
         """How many members ended with each status."""
-        out: dict[str, int] = {}
-        for m in self.members:
-            out[m.status.value] = out.get(m.status.value, 0) + 1
-        return out
+        return count_statuses(self.members)
 
 
 def _initial_step(landscape: Any, theta: Array, grad: Array, order: float, rtol: float, atol: float,

@@ -171,6 +171,14 @@ class Trajectory:
     extra: dict[str, Any] = field(default_factory=dict, compare=False)
 
 
+def count_statuses(members: Sequence[Trajectory]) -> dict[str, int]:
+    """How many trajectories ended with each status."""
+    out: dict[str, int] = {}
+    for m in members:
+        out[m.status.value] = out.get(m.status.value, 0) + 1
+    return out
+
+
 def checkpoint_times(t0: float, t1: float, n: int) -> np.ndarray:
     """Log-spaced checkpoint times in (t0, t1], dense near t0 and ending exactly at t1."""
     if n < 1:
