@@ -88,3 +88,42 @@ def test_bad_problem_file_is_one_line(tmp_path: Path) -> None:
 def test_unknown_tier_is_a_usage_error() -> None:
     out = run("landscape", str(EXAMPLES / "tanh-1-2-1.toml"), "--tier", "gpu")
     assert out.returncode == 2 and "Traceback" not in out.stderr
+
+
+def test_flow_json_members(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["flow", str(EXAMPLES / "tanh-ensemble.toml"), "--ensemble", "3", "--t1", "20", "--json"]) == 0
+    obj = json.loads(capsys.readouterr().out)
+    assert len(obj["members"]) == 3
+    for m in obj["members"]:
+        assert set(m) >= {"status", "outcome", "t", "loss", "theta_norm", "grad_norm", "theta", "checkpoints"}
+        assert m["status"] in {"t1_reached", "stationary", "diverged", "loss_below", "max_steps", "step_underflow"}
+        assert m["outcome"]["kind"] in {"converged", "diverging", "periodic", "undecided"}
+        ck = m["checkpoints"]
+        assert len(ck["t"]) == len(ck["loss"]) == len(ck["theta_norm"]) == len(ck["grad_norm"]) > 2
+        assert ck["t"] == sorted(ck["t"]) and ck["t"][-1] == m["t"]
+
+
+def test_flow_mp_tier_prints_decimal_strings(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["flow", str(EXAMPLES / "tanh-1-2-1.toml"), "--tier", "mp", "--dps", "20", "--t1", "1",
+                 "--checkpoints", "4", "--json"]) == 0
+    m = json.loads(capsys.readouterr().out)["members"][0]
+    assert isinstance(m["loss"], str) and len(m["loss"].replace("-", "").replace(".", "").split("e")[0]) >= 20
+    assert all(isinstance(v, str) for v in m["theta"])
+
+
+def test_flow_table_and_plot(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    png = tmp_path / "flow.png"
+    assert main(["flow", str(EXAMPLES / "drift-1-1-1.toml"), "--solver", "rodas4", "--t1", "1000",
+                 "--plot", str(png)]) == 0
+    out = capsys.readouterr().out
+    assert "outcomes:" in out and png.stat().st_size > 10_000 and png.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_descent_json_and_errors(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["descent", str(EXAMPLES / "tanh-ensemble.toml"), "--ensemble", "2", "--step-size", "0.1",
+                 "--steps", "200", "--json"]) == 0
+    obj = json.loads(capsys.readouterr().out)
+    assert len(obj["members"]) == 2 and obj["members"][0]["checkpoints"]["t"][-1] <= 200
+    assert main(["descent", str(EXAMPLES / "tanh-ensemble.toml"), "--optimizer", "sgd", "--step-size", "0.1",
+                 "--steps", "10"]) == 2
+    assert "--batch" in capsys.readouterr().err

@@ -185,7 +185,7 @@ def checkpoint_times(t0: float, t1: float, n: int) -> np.ndarray:
         raise InputError("checkpoints", n, "must be at least 1")
     if t1 <= t0:
         return np.array([t1])
-    first = min(1e-3 * (t1 - t0), 1.0)
+    first = min(1e-3 * (t1 - t0), 1e-2)
     ts = t0 + np.geomspace(first, t1 - t0, n)
     ts[-1] = t1
     return np.unique(ts)
