@@ -1,18 +1,46 @@
 """verify: a symbolic-numeric verification suite for theorems about how neural networks train."""
 
 from ._activations import ACTIVATIONS, ActivationInfo
+from ._descent import GD, SGD, Adam, Cycle, DescentResult, find_cycle, run_descent
 from ._errors import InputError
 from ._exact import ExactLandscape
+from ._expr import ExprLandscape
+from ._flow import Dop853, Dopri5, FlowResult, Rodas4, solve_flow
 from ._landscape import LandscapePoint, evaluate, landscape
 from ._mp import MpLandscape
+from ._mpflow import solve_flow_mp
 from ._network import Network
 from ._np import NpLandscape
+from ._outcome import Outcome, classify
 from ._problem import Data, Init, Problem, Target, load_problem, parse_problem
+from ._trajectory import Checkpoints, Costs, Events, Status, StepControl, Trajectory
 
 __version__ = "0.1.0"
 
 __all__ = [
     "ACTIVATIONS",
+    "GD",
+    "SGD",
+    "Adam",
+    "Checkpoints",
+    "Costs",
+    "Cycle",
+    "DescentResult",
+    "Dop853",
+    "Dopri5",
+    "Events",
+    "ExprLandscape",
+    "FlowResult",
+    "Outcome",
+    "Rodas4",
+    "Status",
+    "StepControl",
+    "Trajectory",
+    "classify",
+    "find_cycle",
+    "run_descent",
+    "solve_flow",
+    "solve_flow_mp",
     "ActivationInfo",
     "Data",
     "ExactLandscape",
