@@ -65,6 +65,15 @@ def to_fraction(value: object, field: str) -> Fraction:
             field, value,
             "is not an exact number: write an integer, a decimal (\"0.1\") or a ratio (\"-1/2\")",
         )
+    mpf_value = getattr(value, "_mpf_", None)
+    if mpf_value is not None:  # an mpmath number, from any context: its exact binary value
+        import mpmath.libmp as libmp
+
+        if mpf_value in (libmp.finf, libmp.fninf, libmp.fnan):
+            raise InputError(field, str(value), "must be finite: give a finite number such as \"1/2\"")
+        sign, man, exp, _ = mpf_value
+        q = Fraction(int(man)) * (Fraction(2) ** int(exp))
+        return -q if sign else q
     # numpy scalars and the like: accept integers and finite floats at their exact value
     try:
         import numbers

@@ -57,8 +57,10 @@ diverging
     the exponent gamma of d|theta| / d(ln t) ~ t^gamma lies in ``GROWTH_EXPONENT`` =
     [-0.25, 0.75] (log growth has gamma = 0, growth like t^p has gamma = p; a gradient flow
     with |theta| |grad L| -> 0 grows like o(t^(1/2)); a flow that has barely started moves
-    linearly, gamma = 1; convergence like t^-q has gamma = -q) and Newton from the final
-    state does not find a critical point within DIST_REL. Reported: ``growth``, least-squares
+    linearly, gamma = 1; convergence like t^-q has gamma = -q), unless the run also meets
+    the rule for ``converged`` (then: ``undecided``, conflicting evidence; a gradient below
+    Newton's tolerance at a state where |theta| has not settled does not count, as along a
+    flat escape direction the gradient is tiny, not zero). Reported: ``growth``, least-squares
     fits over the later half of the checkpoints of |theta| = a + b ln t (linear in ln t) and
     |theta| = c t^p (linear in ln |theta| against ln t), their RMS residuals in |theta| and
     which is smaller; ``loss_limit``, L_inf of L(t) = L_inf + C t^(-alpha) solved exactly
@@ -87,6 +89,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, fields
+from itertools import pairwise
 from typing import Any, Literal, Sequence
 
 import mpmath
@@ -469,7 +472,7 @@ class _Late:
 
 def _late(ops: Any, traj: Trajectory) -> _Late:
     ck = traj.checkpoints
-    rows = []
+    rows: list[list[Any]] = []
     for t, L, tn, gn in zip(ck.t, ck.loss, ck.theta_norm, ck.grad_norm):
         vals = [ops.num(t), ops.num(L), ops.num(tn), ops.num(gn)]
         if all(ops.finite(v) for v in vals) and vals[0] > 0:
@@ -508,17 +511,17 @@ def _signature(ops: Any, late: _Late) -> _Signature:
     if n < 2:
         return _Signature(False, False, False, False, None, n)
     t, L, tn, gn = (late.t[-n:], late.loss[-n:], late.theta_norm[-n:], late.grad_norm[-n:])
-    growing = all(b > a for a, b in zip(tn, tn[1:]))
-    level = [8 * ops.eps * max(abs(a), abs(b)) for a, b in zip(L, L[1:])]
+    growing = all(b > a for a, b in pairwise(tn))
+    level = [8 * ops.eps * max(abs(a), abs(b)) for a, b in pairwise(L)]
     loss_falls = all(a - b > lv for a, b, lv in zip(L, L[1:], level))
     loss_flat = any(abs(a - b) <= lv for a, b, lv in zip(L, L[1:], level))
     crit = [a * b for a, b in zip(tn, gn)]
-    crit_falls = all(b <= a for a, b in zip(crit, crit[1:])) and crit[-1] < crit[0]
+    crit_falls = all(b <= a for a, b in pairwise(crit)) and crit[-1] < crit[0]
     gamma = None
     if growing and n >= 3:
         # D_k = d|theta| / d ln t between consecutive checkpoints, against the geometric mid-time
         D = [float((b - a) / ops.log(tb / ta)) for a, b, ta, tb in zip(tn, tn[1:], t, t[1:])]
-        tm = [0.5 * float(ops.log(ta) + ops.log(tb)) for ta, tb in zip(t, t[1:])]
+        tm = [0.5 * float(ops.log(ta) + ops.log(tb)) for ta, tb in pairwise(t)]
         if all(v > 0 and math.isfinite(v) for v in D):
             _, gamma, _ = _lstsq_line(np.array(tm), np.log(np.array(D)))
     return _Signature(growing, loss_falls, loss_flat, crit_falls, gamma, n)
@@ -626,7 +629,7 @@ def _criticality(late: _Late, n: int = GROWTH_WINDOW) -> tuple:
 def _settled(ops: Any, late: _Late) -> tuple[bool, Any]:
     n = min(SETTLE_WINDOW, len(late.t))
     if n < 2:
-        return True, 0
+        return False, None   # nothing to compare: not settled as far as anyone can tell
     tn = late.theta_norm[-n:]
     change = (max(tn) - min(tn)) / max(1, tn[-1])
     return change <= ops.root(4), change
@@ -705,7 +708,7 @@ def classify(landscape: Any, trajectory: Trajectory, *, kind: str = "flow", zero
     tname = "step" if kind == "descent" else "t"
     status = trajectory.status
     t_end = trajectory.t
-    where = f"{tname} = {_fmt(t_end)}"
+    where = f"step {_fmt(t_end)}" if kind == "descent" else f"t = {_fmt(t_end)}"
 
     if status is Status.MAX_STEPS:
         return Outcome("undecided", f"MAX_STEPS: the step budget ran out at {where} before the horizon "
@@ -757,8 +760,12 @@ def classify(landscape: Any, trajectory: Trajectory, *, kind: str = "flow", zero
                                     f"{' at high precision (the mp tier)' if ops.tier == 'np' else ' at more dps'}")
     if conv:
         return _converged(ops, crit, zero_tol, f"the run {stopped}; {crit.why}{cycle_note}")
-    if sig.diverging and not crit.confirmed:
-        return _diverging(ops, late, sig, stopped)
+    if sig.diverging:
+        note = ""
+        if crit.confirmed:
+            note = (f" (|grad L| = {_fmt(crit.grad_norm)} there is below Newton's tolerance, but |theta| has not "
+                    f"settled: it changed by {_fmt(change)} (relative) over the last checkpoints)")
+        return _diverging(ops, late, sig, stopped + note)
     # -- undecided -------------------------------------------------------------------------------
     g_last = ops.num(trajectory.grad_norm)
     if sig.n >= MIN_WINDOW and sig.growing and sig.loss_flat:
@@ -768,6 +775,10 @@ def classify(landscape: Any, trajectory: Trajectory, *, kind: str = "flow", zero
                                     f"{'float64' if ops.tier == 'np' else f'{ops.digits}-digit'} resolution "
                                     f"while |theta| = {_fmt(trajectory.theta_norm)} still grows: {where_to}")
     if crit.confirmed and not settled:
+        if change is None:
+            return Outcome("undecided", f"too few checkpoints: {crit.why}, but with fewer than 2 checkpoints "
+                                        f"at {tname} > 0 it cannot be seen whether |theta| settled; record more "
+                                        "checkpoints")
         return Outcome("undecided", f"horizon too short: at {where} |theta| still changed by {_fmt(change)} "
                                     f"(relative) over the last checkpoints; {crit.why}; raise {horizon}")
     falling = len(late.grad_norm) >= 2 and late.grad_norm[-1] < late.grad_norm[-2]
@@ -845,7 +856,7 @@ def _diverged(ops: Any, trajectory: Trajectory, late: _Late, where: str) -> Outc
         growth["velocity_exponent"] = sig.gamma
     crit = _criticality(late, max(sig.n, 1)) if late.t else None
     L = late.loss
-    fell = len(L) >= 2 and all(b <= a for a, b in zip(L, L[1:]))
+    fell = len(L) >= 2 and all(b <= a for a, b in pairwise(L))
     if fell and finite:
         est, err, note = _loss_limit(ops, late)
         lim = (f"; the loss tends to about {_fmt(est)} +- {_fmt(err)} ({note})" if est is not None
