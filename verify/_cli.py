@@ -203,6 +203,7 @@ def _cmd_flow(args: argparse.Namespace) -> int:
     if not args.t1 > 0:
         raise InputError("--t1", args.t1, "must be a positive flow time")
     bar = ProgressBar(f"flow {problem.name}")
+    land: Any
     if args.tier == "np":
         from ._flow import Dop853, Dopri5, Rodas4, solve_flow
         from ._np import NpLandscape
