@@ -1,6 +1,8 @@
 """verify: a symbolic-numeric verification suite for theorems about how neural networks train."""
 
 from ._activations import ACTIVATIONS, ActivationInfo
+from ._certify import Certificate, certify_critical_point
+from ._critical import CriticalPoint, CriticalSet, CriticalValue, find_critical_points
 from ._descent import GD, SGD, Adam, Cycle, DescentResult, find_cycle, run_descent
 from ._errors import InputError
 from ._exact import ExactLandscape
@@ -22,8 +24,12 @@ __all__ = [
     "GD",
     "SGD",
     "Adam",
+    "Certificate",
     "Checkpoints",
     "Costs",
+    "CriticalPoint",
+    "CriticalSet",
+    "CriticalValue",
     "Cycle",
     "DescentResult",
     "Dop853",
@@ -36,7 +42,9 @@ __all__ = [
     "Status",
     "StepControl",
     "Trajectory",
+    "certify_critical_point",
     "classify",
+    "find_critical_points",
     "find_cycle",
     "run_descent",
     "solve_flow",

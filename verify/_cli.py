@@ -27,6 +27,7 @@ _EPILOG = """\
 examples:
   verify landscape examples/tanh-1-2-1.toml
   verify landscape examples/tanh-1-2-1.toml --tier exact --dps 40 --json
+  verify critical examples/saddle-xy.toml --certify
 
 exit codes: 0 success, 2 bad usage or input (one line on stderr, no traceback).
 """
@@ -98,6 +99,31 @@ def _parser() -> argparse.ArgumentParser:
     de.add_argument("--checkpoints", type=int, default=32, help="log-spaced checkpoints (default 32)")
     de.add_argument("--json", action="store_true", help="print {\"members\": [...]} as JSON")
     de.add_argument("--plot", metavar="PNG", help="draw loss, |theta|, |grad L| against the step on log axes")
+
+    cr = sub.add_parser(
+        "critical", help="find, classify and certify the critical points of a small landscape",
+        description="Find the critical points of a problem's loss (grad L = 0): Levenberg-Marquardt on grad L from "
+                    "--starts seeded random starts and from the end points of gradient flows, points identified up "
+                    "to the network's symmetries (neuron permutations, sign flips of odd activations, relu "
+                    "rescaling), refined at --dps digits and classified by the Hessian (minimum, saddle with its "
+                    "index, maximum, degenerate; null_dim = flat directions). Where grad L is polynomial SymPy "
+                    "solves it exactly too. --certify proves with interval arithmetic (Krawczyk's test) that a box "
+                    "around each point holds exactly one critical point, encloses the loss there and proves the "
+                    "signs of the Hessian's eigenvalues; a non-isolated point (singular Hessian) is never certified.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="FILE is a problem file, or a formula file with an [expression] table:\n"
+               "  [expression]\n  loss = \"(x*y - 1)**2 + y**2\"\n  params = [\"x\", \"y\"]\n\n"
+               "The search reports what its starts reach: other critical points may exist.\n"
+               "--json prints {\"points\": [...], \"values\": [...], ...}; numbers are decimal strings.")
+    cr.add_argument("file", metavar="FILE", help="problem file (TOML) or formula file ([expression] table)")
+    cr.add_argument("--starts", type=int, default=64, metavar="K", help="seeded random starts (default 64)")
+    cr.add_argument("--seed", type=int, default=0, help="seed of the starts (default 0)")
+    cr.add_argument("--scale", type=float, default=1.0, help="standard deviation of the starts (default 1)")
+    cr.add_argument("--dps", type=int, default=30, help="digits of refinement and certificates (default 30)")
+    cr.add_argument("--flow-t1", type=float, default=50.0, help="horizon of the flows whose limits are extra starts "
+                                                                "(default 50; 0: no flows)")
+    cr.add_argument("--certify", action="store_true", help="prove each point with interval arithmetic")
+    cr.add_argument("--json", action="store_true", help="print {\"points\": [...], \"values\": [...]} as JSON")
     return p
 
 
@@ -302,7 +328,53 @@ def _cmd_landscape(args: argparse.Namespace) -> int:
     return 0
 
 
-_COMMANDS = {"landscape": _cmd_landscape, "flow": _cmd_flow, "descent": _cmd_descent}
+def _critical_table(result: Any, title: str) -> str:
+    lines = [title, "", f"{'#':>3} {'loss':>14} {'kind':<11} {'index':>5} {'null':>4} {'hits':>5} {'certified':<9} "
+                        "theta"]
+    for i, p in enumerate(result.points):
+        kind = p.kind + (f" x{p.samples}" if p.samples > 1 else "")
+        cert = "-" if p.certificate is None else ("yes" if p.certified else "no")
+        theta = ", ".join(_short(v) for v in p.theta[:8]) + (", ..." if len(p.theta) > 8 else "")
+        lines.append(f"{i:>3} {_short(p.loss):>14} {kind:<11} {p.index:>5} {p.null_dim:>4} {p.hits:>5} {cert:<9} "
+                     f"({theta})")
+        if p.nonsmooth:
+            lines.append(f"      not twice differentiable here: {p.nonsmooth}")
+        if p.certificate is not None:
+            lines.append(f"      {p.certificate.reason}")
+    lines += ["", "critical values (ascending):"]
+    for v in result.values:
+        kinds: dict[str, int] = {}
+        for k in v.kinds:
+            kinds[k] = kinds.get(k, 0) + 1
+        lines.append(f"  {_short(v.value):>14}  {v.points} point(s), {v.hits} hit(s): "
+                     + ", ".join(f"{n} {k}" for k, n in kinds.items()))
+    if result.gap is not None:
+        lines.append(f"gap above the infimum {_short(result.infimum)}: {_short(result.gap)}")
+    for text in result.exact_solutions:
+        lines.append(f"exact: {text}")
+    lines += ["", result.note]
+    return "\n".join(lines)
+
+
+def _cmd_critical(args: argparse.Namespace) -> int:
+    from ._critical import find_critical_points, load_source
+    from ._progress import ProgressBar
+
+    source, name = load_source(args.file)
+    bar = ProgressBar(f"critical {name}")
+    result = find_critical_points(source, starts=args.starts, seed=args.seed, scale=args.scale, dps=args.dps,
+                                  flow_t1=args.flow_t1 if args.flow_t1 else None, certify=args.certify,
+                                  progress=bar)
+    bar.close()
+    if args.json:
+        print(json.dumps(result.to_json(), indent=1))
+    else:
+        print(_critical_table(result, f"critical points of {name}: {args.starts} starts, seed {args.seed}, "
+                                      f"{args.dps} digits"))
+    return 0
+
+
+_COMMANDS = {"landscape": _cmd_landscape, "flow": _cmd_flow, "descent": _cmd_descent, "critical": _cmd_critical}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
