@@ -237,12 +237,8 @@ def _tiers(source: Source, dps: int) -> tuple[Any, Any, Any]:
 def load_source(path: str) -> tuple[Source, str]:
     """A problem file, or a formula file with an ``[expression]`` table (``loss``, ``params``, ``name``)."""
     from ._expr import ExprLandscape
-    from ._problem import load_problem
+    from ._problem import load_problem, tomllib
 
-    try:
-        import tomllib
-    except ModuleNotFoundError:  # pragma: no cover - Python 3.10
-        import tomli as tomllib
     try:
         with open(path, "rb") as fh:
             doc = tomllib.load(fh)
@@ -494,12 +490,14 @@ def find_critical_points(source: Source, *, starts: int = 64, seed: int = 0, sca
     zero_tol = ops.root(2)
     newton_tol = ops.eps ** (ops.num(3) / 4)
     refined: list[tuple[Any, Any, int, int, np.ndarray]] = []   # (crit, kind info, hits, images, float theta)
+    dropped = 0
     for n, grp in enumerate(groups):
         start = ops.vec(list(canon[grp[0]]))
         crit = _newton(ops, start, zero_tol=zero_tol, newton_tol=newton_tol,
                        max_dist=DIST_REL * max(1, ops.norm(start)))
         report(0.5 + 0.3 * (n + 1) / len(groups))
         if not crit.confirmed:
+            dropped += len(grp)
             continue
         images = len(_cluster([found[i] for i in grp], SAME_POINT))
         refined.append((crit, _kind_of_point(ops, crit, zero_tol), len(grp), images,
@@ -535,8 +533,9 @@ def find_critical_points(source: Source, *, starts: int = 64, seed: int = 0, sca
     missed = [t for t, pt in exact_points if not any(p.exact == t for p in points)]
     if missed:
         exact_note += f"; exact solutions the search did not find: {', '.join(missed)}"
-    note = (f"{len(points)} critical point(s) from {len(X)} runs ({int(ok.sum())} reached grad L = 0 in float64); "
-            f"{exact_note}. The search finds what its starts reach: other critical points may exist")
+    note = (f"{len(points)} critical point(s) from {len(X)} runs ({int(ok.sum())} reached grad L = 0 in float64"
+            + (f", {dropped} of them not confirmed by Newton's method at {dps} digits and left out" if dropped else "")
+            + f"); {exact_note}. The search finds what its starts reach: other critical points may exist")
     report(1.0)
     return CriticalSet(tuple(points), values, infimum, gap, tuple(exact_texts), note, starts, len(X), int(ok.sum()),
                        dps, seed)
