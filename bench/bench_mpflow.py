@@ -120,7 +120,8 @@ def bench_mp_flow(repeat: int) -> Result:
              f"(with a fixed {DPS}-digit MpLandscape as F its first series radius is "
              f"{mpmath.nstr(radius, 2)}: it cannot reach t = {T1})")
     return Result("mp_flow",
-                  f"solve_flow_mp ({flow.extra['method']}), 1-2-1 tanh, 8 points, x^2, {DPS} digits, t1 = {T1}, 32 checkpoints",
+                  f"solve_flow_mp ({flow.extra['method']}), 1-2-1 tanh, 8 points, x^2, {DPS} digits, t1 = {T1}, "
+                  "32 checkpoints",
                   f"mpmath.odefun at mp.dps = {DPS}, F = -grad at odefun's working precision",
                   ours, peer, ours / peer, f"ours/peer <= 1/{GOAL_SPEEDUP} with >= {GOAL_DIGITS} digits agreeing",
                   met, notes)
