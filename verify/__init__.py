@@ -2,6 +2,19 @@
 
 from ._activations import ACTIVATIONS, ActivationInfo
 from ._certify import Certificate, certify_critical_point
+from ._claims import (
+    PROFILES,
+    CheckResult,
+    Claim,
+    Counterexample,
+    Instance,
+    Judgement,
+    Profile,
+    Verdict,
+    check,
+    get_profile,
+    load_claims,
+)
 from ._critical import CriticalPoint, CriticalSet, CriticalValue, find_critical_points
 from ._descent import GD, SGD, Adam, Cycle, DescentResult, find_cycle, run_descent
 from ._errors import InputError
@@ -20,6 +33,17 @@ from ._trajectory import Checkpoints, Costs, Events, Status, StepControl, Trajec
 __version__ = "0.1.0"
 
 __all__ = [
+    "PROFILES",
+    "CheckResult",
+    "Claim",
+    "Counterexample",
+    "Instance",
+    "Judgement",
+    "Profile",
+    "Verdict",
+    "check",
+    "get_profile",
+    "load_claims",
     "ACTIVATIONS",
     "GD",
     "SGD",

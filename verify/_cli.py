@@ -28,8 +28,12 @@ examples:
   verify landscape examples/tanh-1-2-1.toml
   verify landscape examples/tanh-1-2-1.toml --tier exact --dps 40 --json
   verify critical examples/saddle-xy.toml --certify
+  verify list
+  verify check CLAIM --profile ci --json
+  verify conjecture my_conjecture.py
 
-exit codes: 0 success, 2 bad usage or input (one line on stderr, no traceback).
+exit codes: 0 success, 2 bad usage or input (one line on stderr, no traceback);
+verify check / conjecture: 0 consistent, 1 counterexample, 3 inconclusive, 4 not applicable.
 """
 
 
@@ -124,6 +128,53 @@ def _parser() -> argparse.ArgumentParser:
                                                                 "(default 50; 0: no flows)")
     cr.add_argument("--certify", action="store_true", help="prove each point with interval arithmetic")
     cr.add_argument("--json", action="store_true", help="print {\"points\": [...], \"values\": [...]} as JSON")
+
+    li = sub.add_parser(
+        "list", help="list the claims of the theorem suite",
+        description="Every claim in theorems/ with its id (the module name), its source (paper and theorem) and a "
+                    "one-line statement.")
+    li.add_argument("--json", action="store_true", help="print a JSON list of the claims' descriptions")
+
+    profile_help = ("settings profile: quick, ci (derandomized) or thorough (default: $VERIFY_PROFILE, else quick)")
+    ch = sub.add_parser(
+        "check", help="check one claim: search for a counterexample, or judge one given instance",
+        description="Check a claim. Without --problem, Hypothesis draws instances that satisfy the claim's "
+                    "hypotheses, judges each in float64, steers towards violations, shrinks one it finds and "
+                    "confirms the shrunk instance at the profile's digits and at twice as many. With --problem the "
+                    "claim is judged on that one instance.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="verdicts and exit codes:\n"
+               "  0 consistent      no counterexample in N instances (not a proof)\n"
+               "  1 counterexample  found, shrunk, confirmed at higher precision; written to\n"
+               "                    OUT/counterexamples/ with the command that replays it\n"
+               "  3 inconclusive    undecided, with the reason (e.g. a float64 violation that did not\n"
+               "                    survive the higher precision)\n"
+               "  4 not_applicable  the given problem violates a hypothesis (named)\n"
+               "  2 bad usage or input\n\n"
+               "Every check appends one JSON line to OUT/runs/checks.jsonl (--record to change).")
+    ch.add_argument("claim", metavar="CLAIM", help="a claim id (see `verify list`), a .py file, or FILE.py::ID")
+    ch.add_argument("--profile", default=None, help=profile_help)
+    ch.add_argument("--problem", metavar="FILE", help="judge the claim on this one problem / instance file")
+    ch.add_argument("--seed", type=int, default=None, help="seed of the search (default: derandomized or 0)")
+    ch.add_argument("--out", metavar="DIR", default="reports", help="where counterexamples and run records go "
+                                                                    "(default reports)")
+    ch.add_argument("--record", metavar="FILE", default=None, help="run file to append to "
+                                                                   "(default OUT/runs/checks.jsonl)")
+    ch.add_argument("--json", action="store_true",
+                    help="print {\"claim\", \"verdict\", \"instances\", \"evidence\", \"counterexample\"}")
+
+    co = sub.add_parser(
+        "conjecture", help="check every claim defined in your own Python file",
+        description="Run every claim defined in FILE.py (subclasses of verify.Claim, or instances of them) as "
+                    "`verify check` would, and print one verdict per claim. See the README for a worked example.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="exit code: 1 when any claim has a counterexample, else the largest of the claims' exit codes\n"
+               "(0 when every claim is consistent, 3 with an inconclusive one, 4 not applicable).")
+    co.add_argument("file", metavar="FILE.py", help="a Python file defining claims")
+    co.add_argument("--profile", default=None, help=profile_help)
+    co.add_argument("--seed", type=int, default=None, help="seed of the search (default: derandomized or 0)")
+    co.add_argument("--out", metavar="DIR", default="reports", help="where counterexamples and run records go")
+    co.add_argument("--json", action="store_true", help="print a JSON list of results")
     return p
 
 
@@ -374,7 +425,90 @@ def _cmd_critical(args: argparse.Namespace) -> int:
     return 0
 
 
-_COMMANDS = {"landscape": _cmd_landscape, "flow": _cmd_flow, "descent": _cmd_descent, "critical": _cmd_critical}
+def _cmd_list(args: argparse.Namespace) -> int:
+    from ._claims import describe_claims
+
+    claims = describe_claims()
+    if args.json:
+        print(json.dumps(claims, indent=1))
+        return 0
+    if not claims:
+        print("no claims in theorems/ yet")
+        return 0
+    width = max(len(c["id"]) for c in claims)
+    for c in claims:
+        print(f"{c['id']:<{width}}  {c['source']}")
+        print(f"{'':<{width}}  {c['title']}")
+    return 0
+
+
+def _check_text(result: Any) -> str:
+    lines = [f"{result.claim['id']}: {result.verdict.value.upper()}",
+             f"  {result.claim['title']}" if result.claim.get("title") else "",
+             f"  {result.reason}",
+             f"  instances judged: {result.instances} (undecided {result.undecided}, rejected by the hypotheses "
+             f"{result.rejected}); {result.wall_s:.1f} s"]
+    cx = result.counterexample
+    if cx is not None:
+        lines.append(f"  candidate: {cx.judgement.summary} (float64 margin {cx.judgement.margin_text()})")
+        for dps, j in cx.confirmations:
+            lines.append(f"  at {dps} digits: margin {j.margin_text()}: {j.summary}")
+        if cx.file:
+            lines.append(f"  instance file: {cx.file}")
+            lines.append(f"  replay: {cx.replay}")
+    return "\n".join(line for line in lines if line)
+
+
+def _run_checks(claims: Sequence[Any], args: argparse.Namespace, ref: Any, record: Path) -> list[Any]:
+    from ._claims import Instance, check, get_profile
+    from ._progress import ProgressBar
+
+    profile = get_profile(args.profile)
+    instance = Instance.load(args.problem) if getattr(args, "problem", None) else None
+    results = []
+    for claim in claims:
+        bar = ProgressBar(f"check {claim.id}")
+
+        def progress(done: int, planned: int, bar: ProgressBar = bar) -> None:
+            bar(min(1.0, done / max(1, planned)))
+
+        results.append(check(claim, profile=profile, seed=args.seed, instance=instance, out_dir=args.out,
+                             record=record, claim_ref=ref(claim), progress=progress))
+        bar.close()
+    return results
+
+
+def _cmd_check(args: argparse.Namespace) -> int:
+    from ._claims import load_claims
+
+    claims = load_claims(args.claim)
+    if len(claims) > 1:
+        raise InputError("CLAIM", args.claim, f"defines {len(claims)} claims ({', '.join(c.id for c in claims)}): "
+                                              "name one as FILE.py::ID, or use `verify conjecture FILE.py`")
+    record = Path(args.record) if args.record else Path(args.out) / "runs" / "checks.jsonl"
+    [result] = _run_checks(claims, args, lambda c: args.claim, record)
+    print(json.dumps(result.to_json(), indent=1) if args.json else _check_text(result))
+    return result.exit_code
+
+
+def _cmd_conjecture(args: argparse.Namespace) -> int:
+    from ._claims import load_claims
+
+    if not args.file.endswith(".py"):
+        raise InputError("FILE.py", args.file, "give a Python file that defines claims")
+    claims = load_claims(args.file)
+    record = Path(args.out) / "runs" / "checks.jsonl"
+    results = _run_checks(claims, args, lambda c: f"{args.file}::{c.id}", record)
+    if args.json:
+        print(json.dumps([r.to_json() for r in results], indent=1))
+    else:
+        print("\n\n".join(_check_text(r) for r in results))
+    codes = [r.exit_code for r in results]
+    return 1 if 1 in codes else max(codes)
+
+
+_COMMANDS = {"landscape": _cmd_landscape, "flow": _cmd_flow, "descent": _cmd_descent, "critical": _cmd_critical,
+             "list": _cmd_list, "check": _cmd_check, "conjecture": _cmd_conjecture}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

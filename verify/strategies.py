@@ -8,7 +8,7 @@ Hypothesis' naming (``min_size`` / ``max_size``).
 from __future__ import annotations
 
 from fractions import Fraction
-from typing import Sequence
+from typing import Any, Sequence
 
 from hypothesis import strategies as st
 
@@ -17,7 +17,8 @@ from ._errors import InputError
 from ._network import Network
 from ._problem import Data, Init, Problem, Target
 
-__all__ = ["activations", "networks", "rationals", "datasets", "polynomial_targets", "parameters", "problems"]
+__all__ = ["activations", "networks", "rationals", "datasets", "polynomial_targets", "parameters", "initializations",
+           "step_sizes", "problems", "instances"]
 
 
 def _check_range(name_lo: str, lo: int, name_hi: str, hi: int, *, minimum: int) -> None:
@@ -120,3 +121,49 @@ def problems(draw: st.DrawFn, *, network: st.SearchStrategy[Network] | None = No
     theta = draw(parameters(net))
     return Problem(network=net, data=data, target=target, factor=factor,
                    init=Init(scheme="explicit", theta=theta), name="hypothesis")
+
+
+@st.composite
+def initializations(draw: st.DrawFn, network: Network, *, schemes: Sequence[str] = ("explicit", "normal", "uniform",
+                                                                                      "xavier_uniform"),
+                    max_ensemble: int = 1) -> Init:
+    """Initializations of ``network``: explicit exact theta, or a seeded scheme (normal, uniform,
+    xavier_uniform) with a small scale and ``1 .. max_ensemble`` members."""
+    if not schemes:
+        raise InputError("schemes", list(schemes), "give at least one of explicit, normal, uniform, xavier_uniform")
+    unknown = [s for s in schemes if s not in ("explicit", "normal", "uniform", "xavier_uniform")]
+    if unknown:
+        raise InputError("schemes", unknown[0], "use explicit, normal, uniform or xavier_uniform")
+    if max_ensemble < 1:
+        raise InputError("max_ensemble", max_ensemble, "must be at least 1")
+    scheme: Any = draw(st.sampled_from(list(schemes)))
+    if scheme == "explicit":
+        return Init(scheme="explicit", theta=draw(parameters(network)))
+    seed = draw(st.integers(0, 2**16))
+    ensemble = draw(st.integers(1, max_ensemble))
+    if scheme == "xavier_uniform":
+        return Init(scheme=scheme, seed=seed, ensemble=ensemble)
+    scale = draw(st.sampled_from([Fraction(1, 10), Fraction(1, 2), Fraction(1)]))
+    return Init(scheme=scheme, scale=scale, seed=seed, ensemble=ensemble)
+
+
+def step_sizes(*, min_value: Fraction | int | str = Fraction(1, 1000), max_value: Fraction | int | str = 1,
+               max_denominator: int = 1000) -> st.SearchStrategy[Fraction]:
+    """Exact positive step sizes eta in [min_value, max_value]."""
+    lo, hi = Fraction(min_value), Fraction(max_value)
+    if lo <= 0:
+        raise InputError("min_value", str(lo), "a step size must be positive: e.g. 1/1000")
+    return rationals(min_value=lo, max_value=hi, max_denominator=max_denominator).filter(lambda v: v > 0)
+
+
+@st.composite
+def instances(draw: st.DrawFn, *, problem: st.SearchStrategy[Problem] | None = None,
+              step_size: st.SearchStrategy[Fraction] | None = None) -> Any:
+    """Claim instances (``verify.Instance``) from whole problems: theta0 is the problem's
+    explicit initialization; with ``step_size`` the instance carries ``params["step_size"]``."""
+    from ._claims import Instance
+
+    prob = draw(problem if problem is not None else problems())
+    theta0 = prob.initial_exact(0)
+    params = {} if step_size is None else {"step_size": str(draw(step_size))}
+    return Instance(prob, theta0, params)

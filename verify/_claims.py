@@ -1,0 +1,845 @@
+r"""Claims, verdicts, and the search for counterexamples.
+
+A :class:`Claim` is a mathematical statement with hypotheses, checked on many instances:
+
+* ``instances(profile)`` -- a Hypothesis strategy of :class:`Instance` (a landscape: a
+  :class:`~verify.Problem` or an :class:`~verify.ExprLandscape`; initial parameters; named
+  exact parameters such as a step size);
+* ``check_hypotheses(instance)`` -- ``None``, or the hypothesis the instance violates;
+* ``judge(instance, profile)`` -- the cheap (float64) judgement: a :class:`Judgement` whose
+  signed ``margin`` is >= 0 when the conclusion held (``None``: this instance did not decide);
+* ``confirm(instance, profile, dps)`` -- the same judgement at ``dps`` digits (or exactly).
+
+:func:`check` runs one claim. Without a given instance it searches with Hypothesis in the
+cheap tier, steering with ``hypothesis.target`` towards negative margins; a violation is
+shrunk by Hypothesis, and only the shrunk candidate is confirmed, at ``profile.dps`` and at
+twice that. The verdicts, worded honestly:
+
+``consistent``
+    No counterexample among N judged instances (N, the profile and the seed are reported).
+    This does not prove the claim: it says that the search did not find a counterexample.
+``counterexample``
+    A violation that was found, shrunk, and confirmed at both higher precisions.
+``inconclusive``
+    Undecided, with the reason: a violation that did not survive the higher precision (never
+    a counterexample), no instance that decided, or a judge that failed.
+``not_applicable``
+    The one given instance violates a hypothesis of the claim (named in the reason).
+
+Every check appends one JSON line (a :class:`CheckResult` record) to a run file, from which
+reports are rendered.
+"""
+
+from __future__ import annotations
+
+import abc
+import hashlib
+import importlib
+import importlib.util
+import json
+import math
+import os
+import platform
+import subprocess
+import sys
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from enum import Enum
+from fractions import Fraction
+from pathlib import Path
+from typing import Any, Callable, ClassVar, Sequence
+
+from ._errors import InputError
+from ._numbers import to_fraction
+
+__all__ = [
+    "PROFILES", "Profile", "get_profile", "Instance", "Judgement", "Claim", "Verdict", "CheckResult",
+    "Counterexample", "check", "load_claims", "list_claims", "EXIT_CODES",
+]
+
+Source = Any   # a Problem or an ExprLandscape
+
+
+# ---------------------------------------------------------------------------------------
+# Profiles
+# ---------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Profile:
+    """Settings of a check, by name.
+
+    Attributes
+    ----------
+    name : str
+    max_examples : int
+        Instances the search judges (Hypothesis' ``max_examples``).
+    horizon : float
+        Multiplier for flow horizons and step counts that claims apply to their defaults.
+    dps : int
+        Digits of the first confirmation; the second runs at twice as many.
+    derandomize : bool
+        Without an explicit seed the search is derandomized (the same instances every run).
+    shrink_seconds : float
+        Wall-clock budget for shrinking a violation (judgements already made are reused
+        past it, so the shrunk candidate is always a real violation).
+    max_evidence : int
+        Per-instance evidence records kept in the result.
+    """
+
+    name: str
+    max_examples: int
+    horizon: float
+    dps: int
+    derandomize: bool
+    shrink_seconds: float
+    max_evidence: int
+
+    def to_json(self) -> dict[str, Any]:
+        return {"name": self.name, "max_examples": self.max_examples, "horizon": self.horizon, "dps": self.dps,
+                "derandomize": self.derandomize, "shrink_seconds": self.shrink_seconds,
+                "max_evidence": self.max_evidence}
+
+
+PROFILES: dict[str, Profile] = {
+    "quick": Profile("quick", max_examples=15, horizon=0.5, dps=25, derandomize=True, shrink_seconds=20.0,
+                     max_evidence=50),
+    "ci": Profile("ci", max_examples=40, horizon=1.0, dps=30, derandomize=True, shrink_seconds=60.0,
+                  max_evidence=100),
+    "thorough": Profile("thorough", max_examples=400, horizon=10.0, dps=50, derandomize=False,
+                        shrink_seconds=600.0, max_evidence=400),
+}
+"""The named profiles: ``quick`` (a look), ``ci`` (the CI and ``tox -e verify`` setting,
+derandomized), ``thorough`` (more instances, longer horizons, more digits)."""
+
+PROFILE_ENV = "VERIFY_PROFILE"
+
+
+def get_profile(name: str | Profile | None = None) -> Profile:
+    """The profile ``name``; ``None``: ``$VERIFY_PROFILE``, else ``quick``."""
+    if isinstance(name, Profile):
+        return name
+    if name is None:
+        name = os.environ.get(PROFILE_ENV) or "quick"
+    if name not in PROFILES:
+        raise InputError("profile", name, f"choose one of {', '.join(PROFILES)}")
+    return PROFILES[name]
+
+
+# ---------------------------------------------------------------------------------------
+# Instances and judgements
+# ---------------------------------------------------------------------------------------
+
+def _exact_text(v: Any, name: str) -> str:
+    return str(to_fraction(v, name))
+
+
+@dataclass(frozen=True)
+class Instance:
+    """One instance of a claim: a landscape, initial parameters, named exact parameters.
+
+    Attributes
+    ----------
+    source : Problem or ExprLandscape
+        The loss landscape.
+    theta0 : tuple of Fraction or None
+        Initial parameters (exact), or None (the problem's own initialization, or none needed).
+    params : mapping of str to str
+        Further exact parameters, e.g. ``{"step_size": "3/10"}``, as rational text.
+    """
+
+    source: Source
+    theta0: tuple[Fraction, ...] | None = None
+    params: Mapping[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.theta0 is not None:
+            object.__setattr__(self, "theta0", tuple(to_fraction(v, f"theta0[{i}]")
+                                                     for i, v in enumerate(self.theta0)))
+        object.__setattr__(self, "params", {str(k): _exact_text(v, f"params.{k}") for k, v in self.params.items()})
+
+    def param(self, name: str) -> Fraction:
+        """A named parameter as an exact Fraction."""
+        if name not in self.params:
+            raise InputError(f"params.{name}", None, f"this instance has no {name!r}; it has {sorted(self.params)}")
+        return Fraction(self.params[name])
+
+    @property
+    def name(self) -> str:
+        return str(getattr(self.source, "name", "instance"))
+
+    def to_dict(self) -> dict[str, Any]:
+        """A TOML/JSON-ready dict: the problem's tables or an [expression] table, and [instance]."""
+        from ._expr import ExprLandscape
+
+        if isinstance(self.source, ExprLandscape):
+            doc: dict[str, Any] = {"name": self.source.name,
+                                   "expression": {"loss": str(self.source.expr),
+                                                  "params": [s.name for s in self.source.symbols]}}
+        else:
+            doc = self.source.to_dict()
+        inst: dict[str, Any] = {}
+        if self.theta0 is not None:
+            inst["theta0"] = [str(v) for v in self.theta0]
+        if self.params:
+            inst["params"] = dict(self.params)
+        if inst:
+            doc["instance"] = inst
+        return doc
+
+    def to_toml(self) -> str:
+        from ._problem import _dump_toml
+
+        return _dump_toml(self.to_dict())
+
+    def describe(self) -> dict[str, Any]:
+        """A short JSON description (for evidence records)."""
+        from ._expr import ExprLandscape
+
+        out: dict[str, Any] = {"name": self.name}
+        if isinstance(self.source, ExprLandscape):
+            out["loss"] = str(self.source.expr)
+            out["params_names"] = [s.name for s in self.source.symbols]
+        else:
+            net = self.source.network
+            out["network"] = {"widths": list(net.widths), "activation": net.activation}
+            out["data"] = dict(self.source.data.spec)
+            out["target"] = list(self.source.target.exprs)
+        if self.theta0 is not None:
+            out["theta0"] = [str(v) for v in self.theta0]
+        if self.params:
+            out["params"] = dict(self.params)
+        return out
+
+    def key(self) -> str:
+        """A stable identity (for caching judgements and naming files)."""
+        return hashlib.sha256(json.dumps(self.to_dict(), sort_keys=True, default=str).encode()).hexdigest()[:12]
+
+    @classmethod
+    def from_dict(cls, doc: Mapping[str, Any], *, name: str = "instance") -> Instance:
+        from ._expr import ExprLandscape
+        from ._problem import problem_from_dict
+
+        doc = dict(doc)
+        inst = doc.pop("instance", {}) or {}
+        if not isinstance(inst, dict):
+            raise InputError("[instance]", inst, "must be a table with theta0 = [...] and/or params = {...}")
+        unknown = sorted(set(inst) - {"theta0", "params"})
+        if unknown:
+            raise InputError(f"instance.{unknown[0]}", inst[unknown[0]], "unknown key; [instance] takes theta0, params")
+        source: Source
+        if "expression" in doc:
+            table = doc["expression"]
+            if not isinstance(table, dict) or "loss" not in table or "params" not in table:
+                raise InputError("expression", table, "give loss = \"(x*y - 1)**2 + y**2\" and params = [\"x\", \"y\"]")
+            source = ExprLandscape(table["loss"], table["params"], name=str(doc.get("name", name)))
+        else:
+            source = problem_from_dict(doc, name=name)
+        theta0 = inst.get("theta0")
+        if theta0 is not None and (not isinstance(theta0, list)):
+            raise InputError("instance.theta0", theta0, "give a list of exact numbers such as [\"1/2\", \"-1\"]")
+        params = inst.get("params", {})
+        if not isinstance(params, dict):
+            raise InputError("instance.params", params, "give a table such as { step_size = \"1/10\" }")
+        return cls(source, None if theta0 is None else tuple(theta0), params)
+
+    @classmethod
+    def load(cls, path: str | Path) -> Instance:
+        """Read an instance file (a problem or formula file, with an optional [instance] table)."""
+        from ._problem import tomllib
+
+        p = Path(path)
+        if not p.is_file():
+            raise InputError("--problem", str(path), "no such file: give the path of a problem or instance file")
+        try:
+            doc = tomllib.loads(p.read_text(encoding="utf-8"), parse_float=str)
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+            raise InputError("--problem", str(path), f"cannot be read as TOML ({exc})") from None
+        return cls.from_dict(doc, name=p.stem)
+
+
+@dataclass(frozen=True)
+class Judgement:
+    """What a claim saw on one instance.
+
+    Attributes
+    ----------
+    margin : float, Fraction, mpf or None
+        >= 0: the conclusion held (by that much); < 0: violated; None: this instance did not
+        decide (e.g. a flow whose outcome is undecided at the horizon).
+    summary : str
+        One line for tables.
+    evidence : mapping
+        JSON-serializable figures: numbers (mp numbers as decimal strings), and optionally
+        ``series`` (``{"t": [...], "loss": [...], "theta_norm": [...], "grad_norm": [...]}``),
+        ``spectrum`` (Hessian eigenvalues), ``outcome`` (a category for histograms), which
+        reports draw.
+    """
+
+    margin: Any
+    summary: str = ""
+    evidence: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def decided(self) -> bool:
+        return self.margin is not None
+
+    @property
+    def violated(self) -> bool:
+        return self.margin is not None and self.margin < 0
+
+    def margin_text(self) -> str | None:
+        if self.margin is None:
+            return None
+        if isinstance(self.margin, float):
+            return repr(self.margin)
+        if hasattr(self.margin, "_mpf_"):
+            import mpmath
+
+            return mpmath.nstr(self.margin, 15)
+        return str(self.margin)
+
+    def margin_float(self) -> float:
+        """The margin as a float for steering (sign kept: tiny mp margins become +-1e-300)."""
+        m = self.margin
+        if m is None:
+            return 0.0
+        try:
+            f = float(m)
+        except (TypeError, ValueError, OverflowError):
+            f = math.inf if m > 0 else -math.inf
+        if f == 0 and m != 0:
+            f = 1e-300 if m > 0 else -1e-300
+        return f
+
+    def to_json(self) -> dict[str, Any]:
+        return {"margin": self.margin_text(), "summary": self.summary, "evidence": _jsonable(dict(self.evidence))}
+
+
+def _jsonable(obj: Any) -> Any:
+    """Numbers to JSON: floats stay floats (non-finite as strings), mp numbers and fractions
+    become decimal strings, numpy scalars and arrays become lists."""
+    if isinstance(obj, Mapping):
+        return {str(k): _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_jsonable(v) for v in obj]
+    if isinstance(obj, bool) or obj is None or isinstance(obj, (int, str)):
+        return obj
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else str(obj)
+    if isinstance(obj, Fraction):
+        return str(obj)
+    if hasattr(obj, "_mpf_"):
+        import mpmath
+
+        return mpmath.nstr(obj, 20)
+    if hasattr(obj, "tolist"):
+        return _jsonable(obj.tolist())
+    if isinstance(obj, Enum):
+        return obj.value
+    try:
+        f = float(obj)
+    except (TypeError, ValueError):
+        return str(obj)
+    return f if math.isfinite(f) else str(f)
+
+
+# ---------------------------------------------------------------------------------------
+# Claims
+# ---------------------------------------------------------------------------------------
+
+class Claim(abc.ABC):
+    """A claim: a statement, its hypotheses, how to draw instances, judge one and confirm it.
+
+    Subclasses set the class attributes and implement ``instances`` and ``judge``;
+    ``check_hypotheses`` (default: all hold) and ``confirm`` (default: no higher-precision
+    check, so a violation stays ``inconclusive``) are optional.
+
+    Attributes
+    ----------
+    id : str
+        The claim's id: the module name in ``theorems/`` (set by the loader when empty).
+    title : str
+        One line.
+    statement : str
+        The statement, with LaTeX where it helps.
+    source : str
+        Paper and theorem number, e.g. ``"Kranz, Gallon, Dereich, Jentzen 2025, Theorem 2.8"``.
+    hypotheses : tuple of str
+        The hypotheses an instance must satisfy.
+    method : str
+        How an instance is judged and confirmed, with tolerances (for reports).
+    """
+
+    id: ClassVar[str] = ""
+    title: ClassVar[str] = ""
+    statement: ClassVar[str] = ""
+    source: ClassVar[str] = ""
+    hypotheses: ClassVar[tuple[str, ...]] = ()
+    method: ClassVar[str] = ""
+
+    @abc.abstractmethod
+    def instances(self, profile: Profile) -> Any:
+        """A Hypothesis strategy of ``Instance`` satisfying the hypotheses."""
+
+    def check_hypotheses(self, instance: Instance) -> str | None:
+        """None when the instance satisfies the hypotheses, else which one it violates and why."""
+        return None
+
+    @abc.abstractmethod
+    def judge(self, instance: Instance, profile: Profile) -> Judgement:
+        """The cheap (float64) judgement of one instance."""
+
+    def confirm(self, instance: Instance, profile: Profile, dps: int) -> Judgement:
+        """The judgement at ``dps`` digits (or exactly); by default not available."""
+        raise NotImplementedError
+
+    def describe(self) -> dict[str, Any]:
+        return {"id": self.id, "title": self.title, "statement": self.statement, "source": self.source,
+                "hypotheses": list(self.hypotheses), "method": self.method}
+
+
+class Verdict(str, Enum):
+    """The verdict of a check (see the module notes for the wording)."""
+
+    CONSISTENT = "consistent"
+    COUNTEREXAMPLE = "counterexample"
+    INCONCLUSIVE = "inconclusive"
+    NOT_APPLICABLE = "not_applicable"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+EXIT_CODES = {Verdict.CONSISTENT: 0, Verdict.COUNTEREXAMPLE: 1, Verdict.INCONCLUSIVE: 3,
+              Verdict.NOT_APPLICABLE: 4}
+"""Exit codes of ``verify check``: 0 consistent, 1 counterexample, 3 inconclusive, 4 not
+applicable (2 is bad usage or input)."""
+
+
+@dataclass(frozen=True)
+class Counterexample:
+    """A confirmed (or unconfirmed) violation: the shrunk instance and its judgements.
+
+    ``file`` and ``replay`` are set when the instance was written out: ``replay`` is the one-line
+    command that judges that instance again.
+    """
+
+    instance: Instance
+    judgement: Judgement
+    confirmations: tuple[tuple[int, Judgement], ...]
+    confirmed: bool
+    file: str | None = None
+    replay: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"instance": self.instance.describe(), "instance_toml": self.instance.to_toml(),
+                "judgement": self.judgement.to_json(),
+                "confirmations": [{"dps": d, **j.to_json()} for d, j in self.confirmations],
+                "confirmed": self.confirmed, "file": self.file, "replay": self.replay}
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """The outcome of checking one claim.
+
+    Attributes
+    ----------
+    claim : dict
+        The claim's description (id, title, statement, source, hypotheses, method).
+    verdict : Verdict
+    reason : str
+        The verdict in words, with N, the profile and the seed.
+    instances : int
+        Instances judged (all judgements, including those made while shrinking).
+    undecided : int
+        Judged instances that did not decide.
+    rejected : int
+        Drawn instances that violated a hypothesis (skipped).
+    evidence : tuple of dict
+        Per-instance records (at most ``profile.max_evidence``): instance, margin, summary,
+        figures.
+    counterexample : Counterexample or None
+    profile : Profile
+    seed : int or None
+        None: derandomized.
+    wall_s : float
+    """
+
+    claim: Mapping[str, Any]
+    verdict: Verdict
+    reason: str
+    instances: int
+    undecided: int
+    rejected: int
+    evidence: tuple[Mapping[str, Any], ...]
+    counterexample: Counterexample | None
+    profile: Profile
+    seed: int | None
+    wall_s: float
+
+    @property
+    def exit_code(self) -> int:
+        return EXIT_CODES[self.verdict]
+
+    def to_json(self) -> dict[str, Any]:
+        """``{"claim", "verdict", "instances", "evidence", "counterexample", ...}``."""
+        return {"claim": self.claim["id"], "verdict": self.verdict.value, "reason": self.reason,
+                "instances": self.instances, "undecided": self.undecided, "rejected": self.rejected,
+                "evidence": list(self.evidence),
+                "counterexample": None if self.counterexample is None else self.counterexample.to_json(),
+                "profile": self.profile.name, "seed": self.seed, "wall_s": round(self.wall_s, 3)}
+
+    def record(self) -> dict[str, Any]:
+        """The run-record line: the result, the claim's description, the profile and provenance."""
+        out = self.to_json()
+        out["schema"] = 1
+        out["claim_info"] = dict(self.claim)
+        out["profile"] = self.profile.to_json()
+        out["provenance"] = provenance()
+        return out
+
+
+def provenance() -> dict[str, Any]:
+    """Package versions, Python, platform and the git commit of the working tree (if any)."""
+    import hypothesis
+    import mpmath
+    import numpy
+    import scipy
+    import sympy
+
+    from . import __version__
+
+    commit = None
+    try:
+        root = Path(__file__).resolve().parents[1]
+        out = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True,
+                             timeout=5, check=False)
+        if out.returncode == 0:
+            commit = out.stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        pass
+    return {"verify": __version__, "python": platform.python_version(), "platform": platform.platform(),
+            "numpy": numpy.__version__, "scipy": scipy.__version__, "sympy": sympy.__version__,
+            "mpmath": mpmath.__version__, "hypothesis": hypothesis.__version__, "git_commit": commit}
+
+
+# ---------------------------------------------------------------------------------------
+# The engine
+# ---------------------------------------------------------------------------------------
+
+class _Violation(Exception):
+    def __init__(self, instance: Instance, judgement: Judgement) -> None:
+        super().__init__(judgement.summary)
+        self.instance = instance
+        self.judgement = judgement
+
+
+class _JudgeFailed(Exception):
+    def __init__(self, instance: Instance, error: BaseException) -> None:
+        super().__init__(f"{type(error).__name__}: {error}")
+        self.instance = instance
+        self.error = error
+
+
+class _Search:
+    """The bookkeeping of one search: judgements cached by instance, evidence, counters."""
+
+    def __init__(self, claim: Claim, profile: Profile, progress: Callable[[int, int], None] | None) -> None:
+        self.claim = claim
+        self.profile = profile
+        self.progress = progress
+        self.cache: dict[str, Judgement | BaseException] = {}
+        self.evidence: list[dict[str, Any]] = []
+        self.judged = 0
+        self.undecided = 0
+        self.rejected = 0
+        self.first_violation: float | None = None
+
+    def judge(self, instance: Instance) -> Judgement:
+        key = instance.key()
+        hit = self.cache.get(key)
+        if hit is None:
+            past_budget = (self.first_violation is not None
+                           and time.perf_counter() - self.first_violation > self.profile.shrink_seconds)
+            if past_budget:
+                # shrinking ran out of time: new candidates are not judged (not interesting)
+                return Judgement(None, "not judged: the shrinking budget is spent")
+            try:
+                hit = self.claim.judge(instance, self.profile)
+                if not isinstance(hit, Judgement):
+                    raise TypeError(f"judge returned {type(hit).__name__}, not a Judgement")
+            except Exception as exc:   # a failing judge is reported, not raised through Hypothesis
+                hit = exc
+            self.cache[key] = hit
+            self.judged += 1
+            if isinstance(hit, Judgement):
+                if not hit.decided:
+                    self.undecided += 1
+                if len(self.evidence) < self.profile.max_evidence:
+                    self.evidence.append({"instance": instance.describe(), **hit.to_json()})
+            if self.progress is not None:
+                self.progress(self.judged, self.profile.max_examples)
+        if isinstance(hit, BaseException):
+            raise _JudgeFailed(instance, hit)
+        if hit.violated and self.first_violation is None:
+            self.first_violation = time.perf_counter()
+        return hit
+
+
+def _search(claim: Claim, profile: Profile, seed: int | None,
+            progress: Callable[[int, int], None] | None) -> tuple[_Search, BaseException | None]:
+    from hypothesis import HealthCheck, Phase, Verbosity, given, settings, target
+    from hypothesis import seed as hseed
+    from hypothesis.errors import Unsatisfiable
+
+    state = _Search(claim, profile, progress)
+    strategy = claim.instances(profile)
+
+    def probe(instance: Instance) -> None:
+        if not isinstance(instance, Instance):
+            raise _JudgeFailed(instance, TypeError(f"instances() drew a {type(instance).__name__}, not an Instance"))
+        reason = claim.check_hypotheses(instance)
+        if reason is not None:
+            state.rejected += 1
+            from hypothesis import reject
+
+            reject()
+        j = state.judge(instance)
+        if j.decided:
+            target(max(-1e300, min(1e300, -j.margin_float())), label="violation")
+        if j.violated:
+            raise _Violation(instance, j)
+
+    test = settings(max_examples=profile.max_examples, deadline=None, database=None,
+                    derandomize=seed is None and profile.derandomize, report_multiple_bugs=False,
+                    suppress_health_check=list(HealthCheck), verbosity=Verbosity.quiet, print_blob=False,
+                    phases=(Phase.explicit, Phase.generate, Phase.target, Phase.shrink))(given(strategy)(probe))
+    if seed is not None or not profile.derandomize:
+        test = hseed(0 if seed is None else seed)(test)
+    failure: BaseException | None = None
+    try:
+        test()
+    except (_Violation, _JudgeFailed) as exc:
+        failure = exc
+    except Unsatisfiable as exc:
+        failure = exc
+    return state, failure
+
+
+def _confirm(claim: Claim, instance: Instance, profile: Profile) -> tuple[tuple[tuple[int, Judgement], ...], str]:
+    """Judgements at profile.dps and twice that; the second item explains a failure."""
+    out: list[tuple[int, Judgement]] = []
+    for dps in (profile.dps, 2 * profile.dps):
+        try:
+            j = claim.confirm(instance, profile, dps)
+        except NotImplementedError:
+            return tuple(out), "the claim has no higher-precision check"
+        except Exception as exc:
+            return tuple(out), f"the confirmation at {dps} digits failed ({type(exc).__name__}: {exc})"
+        out.append((dps, j))
+    return tuple(out), ""
+
+
+def _write_counterexample(claim: Claim, cx: Counterexample, out_dir: Path | None, claim_ref: str) -> Counterexample:
+    if out_dir is None:
+        return cx
+    # confirmed counterexamples, and candidates that did not survive the confirmation
+    folder = out_dir / ("counterexamples" if cx.confirmed else "candidates")
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{claim.id or 'claim'}-{cx.instance.key()}.toml"
+    what = "counterexample to" if cx.confirmed else "unconfirmed candidate against"
+    header = (f"# {what} {claim.id}: {claim.title}\n# {cx.judgement.summary}\n"
+              f"# replay: verify check {claim_ref} --problem {path}\n")
+    path.write_text(header + cx.instance.to_toml(), encoding="utf-8")
+    return replace(cx, file=str(path), replay=f"verify check {claim_ref} --problem {path}")
+
+
+def check(claim: Claim, *, profile: str | Profile | None = None, seed: int | None = None,
+          instance: Instance | None = None, out_dir: str | Path | None = None, record: str | Path | None = None,
+          claim_ref: str | None = None, progress: Callable[[int, int], None] | None = None) -> CheckResult:
+    """Check one claim: search for a counterexample, or judge one given instance.
+
+    Parameters
+    ----------
+    claim : Claim
+    profile : str or Profile, keyword-only
+        ``quick``, ``ci`` or ``thorough``; default ``$VERIFY_PROFILE`` or ``quick``.
+    seed : int or None, keyword-only
+        Seed of the search; None: derandomized where the profile says so (else seed 0).
+    instance : Instance, keyword-only
+        Judge only this instance (``not_applicable`` when it violates a hypothesis).
+    out_dir : path, keyword-only
+        Where a counterexample file is written (under ``counterexamples/``); None: not written.
+    record : path, keyword-only
+        A run file (JSON lines) to append the result's record to; None: not recorded.
+    claim_ref : str, keyword-only
+        How the replay command names the claim (default its id).
+    progress : callable, keyword-only
+        Called with (instances judged, instances planned).
+
+    Returns
+    -------
+    CheckResult
+    """
+    if not isinstance(claim, Claim):
+        raise InputError("claim", type(claim).__name__, "give an instance of verify.Claim")
+    prof = get_profile(profile)
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or seed < 0):
+        raise InputError("seed", seed, "must be a non-negative integer, e.g. 0")
+    ref = claim_ref or claim.id or type(claim).__name__
+    out = None if out_dir is None else Path(out_dir)
+    start = time.perf_counter()
+    seed_text = "derandomized" if (seed is None and prof.derandomize) else f"seed {0 if seed is None else seed}"
+    where = f"profile {prof.name}, {seed_text}"
+    failure: BaseException | None = None
+    if instance is not None:
+        if not isinstance(instance, Instance):
+            raise InputError("instance", type(instance).__name__, "give a verify.Instance")
+        state = _Search(claim, prof, progress)
+        reason = claim.check_hypotheses(instance)
+        if reason is not None:
+            result = CheckResult(claim.describe(), Verdict.NOT_APPLICABLE,
+                                 f"the instance violates a hypothesis: {reason}", 0, 0, 1, (), None, prof, seed,
+                                 time.perf_counter() - start)
+            return _finish(result, record)
+        try:
+            j = state.judge(instance)
+            if j.violated:
+                failure = _Violation(instance, j)
+        except _JudgeFailed as exc:
+            failure = exc
+        where = f"the given instance {instance.name}, profile {prof.name}"
+    else:
+        state, failure = _search(claim, prof, seed, progress)
+    n = state.judged
+    decided = n - state.undecided
+    cx = None
+    if isinstance(failure, _Violation):
+        confirmations, why = _confirm(claim, failure.instance, prof)
+        confirmed = not why and all(j.violated for _, j in confirmations)
+        cx = _write_counterexample(claim, Counterexample(failure.instance, failure.judgement, confirmations,
+                                                         confirmed), out, ref)
+        if confirmed:
+            verdict = Verdict.COUNTEREXAMPLE
+            reason = (f"counterexample found among {n} instances ({where}), shrunk, and confirmed at "
+                      f"{' and '.join(str(d) for d, _ in confirmations)} digits: {failure.judgement.summary}")
+        else:
+            verdict = Verdict.INCONCLUSIVE
+            if not why:
+                held = [f"{d} digits: margin {j.margin_text()}" for d, j in confirmations if not j.violated]
+                why = "it did not survive the higher precision (" + "; ".join(held) + ")"
+            reason = (f"a violation in the float64 judgement ({failure.judgement.summary}) is not a "
+                      f"counterexample: {why}")
+    elif isinstance(failure, _JudgeFailed):
+        verdict = Verdict.INCONCLUSIVE
+        reason = f"the judgement failed on instance {failure.instance.describe() if isinstance(failure.instance, Instance) else failure.instance}: {failure}"   # noqa: E501
+    elif failure is not None:   # Unsatisfiable: no instance satisfied the hypotheses
+        verdict = Verdict.INCONCLUSIVE
+        reason = f"no drawn instance satisfied the hypotheses ({state.rejected} rejected; {where})"
+    elif decided == 0:
+        verdict = Verdict.INCONCLUSIVE
+        reason = f"none of the {n} instances judged decided the claim ({where})"
+    else:
+        verdict = Verdict.CONSISTENT
+        extra = f"; {state.undecided} more did not decide" if state.undecided else ""
+        reason = (f"no counterexample found in {decided} decided instances{extra} ({where}). This does not "
+                  "prove the claim, only that the search did not find a counterexample")
+    result = CheckResult(claim.describe(), verdict, reason, n, state.undecided, state.rejected,
+                         tuple(state.evidence), cx, prof, seed, time.perf_counter() - start)
+    return _finish(result, record)
+
+
+def _finish(result: CheckResult, record: str | Path | None) -> CheckResult:
+    if record is not None:
+        path = Path(record)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("a", encoding="utf-8") as fh:
+            fh.write(json.dumps(result.record(), sort_keys=True) + "\n")
+    return result
+
+
+# ---------------------------------------------------------------------------------------
+# Finding claims
+# ---------------------------------------------------------------------------------------
+
+def _claims_of_module(module: Any) -> list[Claim]:
+    found: list[Claim] = []
+    seen: set[type] = set()
+    for value in vars(module).values():
+        if isinstance(value, Claim) and type(value) not in seen:
+            found.append(value)
+            seen.add(type(value))
+    for value in vars(module).values():
+        if (isinstance(value, type) and issubclass(value, Claim) and value is not Claim
+                and value.__module__ == module.__name__ and not getattr(value, "__abstractmethods__", None)
+                and value not in seen):
+            found.append(value())
+            seen.add(value)
+    return found
+
+
+def _with_id(claim: Claim, default: str) -> Claim:
+    if not claim.id:
+        type(claim).id = default
+    return claim
+
+
+def load_claims(ref: str) -> list[Claim]:
+    """The claims named by ``ref``: a claim id (a module of ``theorems/``), a path to a Python
+    file (every claim defined in it), or ``FILE.py::ID`` (one of them)."""
+    if not isinstance(ref, str) or not ref:
+        raise InputError("CLAIM", ref, "give a claim id (see `verify list`) or a path to a .py file")
+    path_part, _, wanted = ref.partition("::")
+    if path_part.endswith(".py") or os.sep in path_part or "/" in path_part:
+        path = Path(path_part)
+        if not path.is_file():
+            raise InputError("CLAIM", ref, "no such file: give the path of a Python file that defines claims")
+        name = f"verify_user_claims_{hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:10]}"
+        spec = importlib.util.spec_from_file_location(name, path)
+        if spec is None or spec.loader is None:
+            raise InputError("CLAIM", ref, "cannot be imported as a Python module")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        try:
+            spec.loader.exec_module(module)
+        except Exception as exc:
+            del sys.modules[name]
+            raise InputError("CLAIM", ref, f"importing it failed ({type(exc).__name__}: {exc}): fix the file") from None
+        claims = [_with_id(c, type(c).__name__) for c in _claims_of_module(module)]
+        if not claims:
+            raise InputError("CLAIM", ref, "defines no claim: subclass verify.Claim in it")
+        if wanted:
+            claims = [c for c in claims if c.id == wanted]
+            if not claims:
+                raise InputError("CLAIM", ref, f"has no claim with id {wanted!r}")
+        return claims
+    ids = list_claims()
+    if ref not in ids:
+        raise InputError("CLAIM", ref, f"unknown claim id: choose one of {', '.join(ids) or '(none yet)'}, "
+                                       "or give a path to a .py file")
+    module = importlib.import_module(f"theorems.{ref}")
+    claims = [_with_id(c, ref) for c in _claims_of_module(module)]
+    if len(claims) != 1:
+        raise InputError("CLAIM", ref, f"the module defines {len(claims)} claims; a theorem module defines one")
+    return claims
+
+
+def list_claims() -> list[str]:
+    """The ids of the claims in ``theorems/`` (module names), sorted."""
+    try:
+        package = importlib.import_module("theorems")
+    except ImportError:
+        return []
+    folders = [Path(p) for p in getattr(package, "__path__", [])]
+    ids = sorted({p.stem for folder in folders for p in folder.glob("*.py") if not p.stem.startswith("_")})
+    return ids
+
+
+def describe_claims(ids: Sequence[str] | None = None) -> list[dict[str, Any]]:
+    """id, source and title of each claim of ``theorems/``."""
+    out = []
+    for cid in (ids if ids is not None else list_claims()):
+        claim = load_claims(cid)[0]
+        out.append(claim.describe())
+    return out
