@@ -565,6 +565,7 @@ class _Search:
             if past_budget:
                 # shrinking ran out of time: new candidates are not judged (not interesting)
                 return Judgement(None, "not judged: the shrinking budget is spent")
+            began = time.perf_counter()
             try:
                 hit = self.claim.judge(instance, self.profile)
                 if not isinstance(hit, Judgement):
@@ -577,7 +578,8 @@ class _Search:
                 if not hit.decided:
                     self.undecided += 1
                 if len(self.evidence) < self.profile.max_evidence:
-                    self.evidence.append({"instance": instance.describe(), **hit.to_json()})
+                    self.evidence.append({"instance": instance.describe(), **hit.to_json(),
+                                          "cost_s": round(time.perf_counter() - began, 4)})
             if self.progress is not None:
                 self.progress(self.judged, self.profile.max_examples)
         if isinstance(hit, BaseException):
@@ -745,9 +747,20 @@ def check(claim: Claim, *, profile: str | Profile | None = None, seed: int | Non
         extra = f"; {state.undecided} more did not decide" if state.undecided else ""
         reason = (f"no counterexample found in {decided} decided instances{extra} ({where}). This does not "
                   "prove the claim, only that the search did not find a counterexample")
+        if instance is None and not _target_fixed():
+            reason += (" (note: this Hypothesis release predates 6.170's fix of target() for large budgets, "
+                       "so the steering towards violations is weaker; Python >= 3.11 gets the fixed release)")
     result = CheckResult(claim.describe(), verdict, reason, n, state.undecided, state.rejected,
                          tuple(state.evidence), cx, prof, seed, time.perf_counter() - start)
     return _finish(result, record)
+
+
+def _target_fixed() -> bool:
+    """Whether the installed Hypothesis has the large-budget ``target()`` fix (6.170)."""
+    import hypothesis
+
+    major, minor = (int(x) for x in hypothesis.__version__.split(".")[:2])
+    return (major, minor) >= (6, 170)
 
 
 def _finish(result: CheckResult, record: str | Path | None) -> CheckResult:
