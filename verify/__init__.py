@@ -28,6 +28,30 @@ from ._network import Network
 from ._np import NpLandscape
 from ._outcome import Outcome, classify
 from ._problem import Data, Init, Problem, Target, load_problem, parse_problem
+from ._relu import (
+    ReluSetting,
+    relu_constant_fit_point,
+    relu_critical_values,
+    relu_problem,
+    relu_setting,
+    relu_zigzag_point,
+    wilson_upper,
+)
+from ._stability import (
+    Lyapunov,
+    MinimumStability,
+    NearMinimumRun,
+    Nonsingularity,
+    PreimageMeasure,
+    gd_nonsingularity,
+    gd_stability,
+    minimum_stability,
+    preimage_measure,
+    preimage_measure_exact,
+    run_near_minimum,
+    sample_minima,
+    sgd_lyapunov,
+)
 from ._trajectory import Checkpoints, Costs, Events, Status, StepControl, Trajectory
 
 __version__ = "0.1.0"
@@ -88,5 +112,25 @@ __all__ = [
     "landscape",
     "load_problem",
     "parse_problem",
+    "ReluSetting",
+    "relu_constant_fit_point",
+    "relu_critical_values",
+    "relu_problem",
+    "relu_setting",
+    "relu_zigzag_point",
+    "wilson_upper",
+    "Lyapunov",
+    "MinimumStability",
+    "NearMinimumRun",
+    "Nonsingularity",
+    "PreimageMeasure",
+    "gd_nonsingularity",
+    "gd_stability",
+    "minimum_stability",
+    "preimage_measure",
+    "preimage_measure_exact",
+    "run_near_minimum",
+    "sample_minima",
+    "sgd_lyapunov",
     "__version__",
 ]
