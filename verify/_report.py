@@ -422,7 +422,7 @@ def _provenance_rows(rec: dict[str, Any]) -> list[tuple[str, str]]:
         rows.append(("run", f"{run.get('id', '')} (started {run.get('started', '?')})"))
         if run.get("command"):
             rows.append(("command", str(run["command"])))
-    rows.append(("git commit", str(prov.get("git_commit") or "unknown")))
+    rows.append(("git commit", _commit_text(prov, run)))
     if isinstance(prof, dict):
         rows.append(("profile", ", ".join(f"{k} {_num(v)}" for k, v in prof.items())))
     else:
@@ -435,6 +435,15 @@ def _provenance_rows(rec: dict[str, Any]) -> list[tuple[str, str]]:
     rows.append(("packages", pkgs))
     rows.append(("python", f"{prov.get('python', '?')} on {prov.get('platform', '?')}"))
     return rows
+
+
+def _commit_text(prov: dict[str, Any], run: dict[str, Any]) -> str:
+    commit = prov.get("git_commit") or run.get("workdir_git_commit")
+    if not commit:
+        return "unknown"
+    if run.get("workdir_git_dirty") and run.get("workdir_git_commit") == commit:
+        return f"{commit} (with uncommitted changes)"
+    return str(commit)
 
 
 def _provenance_html(rec: dict[str, Any]) -> str:
@@ -637,7 +646,7 @@ def _run_summary(records: Sequence[dict[str, Any]], shown: Sequence[dict[str, An
         if ident and ident not in runs:
             runs.append(ident)
     prov = [rec.get("provenance") or {} for rec in shown]
-    commits = sorted({str(p.get("git_commit") or "unknown") for p in prov})
+    commits = sorted({_commit_text(rec.get("provenance") or {}, rec.get("run") or {}) for rec in shown})
     profiles = sorted({str((rec.get("profile") or {}).get("name", rec.get("profile")))
                        if isinstance(rec.get("profile"), dict) else str(rec.get("profile")) for rec in shown})
     total = sum(_float(rec.get("wall_s")) for rec in shown if math.isfinite(_float(rec.get("wall_s"))))

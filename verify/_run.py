@@ -167,6 +167,25 @@ def _new_run_file(out: Path, profile: str, started: datetime.datetime) -> Path:
     return path
 
 
+def _workdir_git() -> dict[str, Any]:
+    """The git commit of the directory the run started in, and whether it had uncommitted changes
+    (an installed package, e.g. under tox, cannot see the checkout it was built from)."""
+    import subprocess
+
+    def git(*cmd: str) -> str | None:
+        try:
+            out = subprocess.run(["git", *cmd], capture_output=True, text=True, timeout=10, check=False)
+        except (OSError, subprocess.SubprocessError):
+            return None
+        return out.stdout if out.returncode == 0 else None
+
+    commit = git("rev-parse", "HEAD")
+    if commit is None:
+        return {"workdir_git_commit": None, "workdir_git_dirty": None}
+    status = git("status", "--porcelain", "--untracked-files=no")
+    return {"workdir_git_commit": commit.strip(), "workdir_git_dirty": None if status is None else bool(status.strip())}
+
+
 def _failed_result(claim: Any, profile: Any, seed: int | None, exc: BaseException, wall: float) -> Any:
     from ._claims import CheckResult, Verdict
 
@@ -220,7 +239,7 @@ def run_suite(refs: Sequence[str] | None = None, *, profile: str | None = None, 
         parts += ["--out", str(out)]
         command = shlex.join(parts)
     run_info = {"id": run_file.stem, "started": started.isoformat().replace("+00:00", "Z"), "command": command,
-                "claims": [c.id for c, _ in claims]}
+                "claims": [c.id for c, _ in claims], **_workdir_git()}
     display = _Display(len(claims), stream=stream)
     results: list[Any] = []
     try:
