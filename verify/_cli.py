@@ -31,9 +31,12 @@ examples:
   verify list
   verify check CLAIM --profile ci --json
   verify conjecture my_conjecture.py
+  verify run --profile ci            # the main job: check every claim, write reports/index.html
+  verify report reports/runs/NAME.jsonl --out DIR
 
 exit codes: 0 success, 2 bad usage or input (one line on stderr, no traceback);
 verify check / conjecture: 0 consistent, 1 counterexample, 3 inconclusive, 4 not applicable.
+verify run: 0 no counterexample, 1 some counterexample (3 with --strict: some inconclusive).
 """
 
 
@@ -175,6 +178,10 @@ def _parser() -> argparse.ArgumentParser:
     co.add_argument("--seed", type=int, default=None, help="seed of the search (default: derandomized or 0)")
     co.add_argument("--out", metavar="DIR", default="reports", help="where counterexamples and run records go")
     co.add_argument("--json", action="store_true", help="print a JSON list of results")
+
+    from ._run import add_parsers as _add_run_parsers
+
+    _add_run_parsers(sub)
     return p
 
 
@@ -509,6 +516,13 @@ def _cmd_conjecture(args: argparse.Namespace) -> int:
 
 _COMMANDS = {"landscape": _cmd_landscape, "flow": _cmd_flow, "descent": _cmd_descent, "critical": _cmd_critical,
              "list": _cmd_list, "check": _cmd_check, "conjecture": _cmd_conjecture}
+_COMMANDS.update({"run": lambda args: _run_cmd("cmd_run", args), "report": lambda args: _run_cmd("cmd_report", args)})
+
+
+def _run_cmd(name: str, args: argparse.Namespace) -> int:
+    from . import _run
+
+    return int(getattr(_run, name)(args))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
