@@ -182,6 +182,13 @@ def _parser() -> argparse.ArgumentParser:
     from ._run import add_parsers as _add_run_parsers
 
     _add_run_parsers(sub)
+
+    from ._reproduce import add_parser as _add_reproduce
+
+    _add_reproduce(sub)
+    from ._stability import add_parser as _add_stability
+
+    _add_stability(sub)
     return p
 
 
@@ -514,9 +521,16 @@ def _cmd_conjecture(args: argparse.Namespace) -> int:
     return 1 if 1 in codes else max(codes)
 
 
+def _cmd_reproduce(args: argparse.Namespace) -> int:
+    from ._reproduce import run
+
+    return run(args)
+
+
 _COMMANDS = {"landscape": _cmd_landscape, "flow": _cmd_flow, "descent": _cmd_descent, "critical": _cmd_critical,
-             "list": _cmd_list, "check": _cmd_check, "conjecture": _cmd_conjecture}
+             "list": _cmd_list, "check": _cmd_check, "conjecture": _cmd_conjecture, "reproduce": _cmd_reproduce}
 _COMMANDS.update({"run": lambda args: _run_cmd("cmd_run", args), "report": lambda args: _run_cmd("cmd_report", args)})
+_COMMANDS["stability"] = lambda args: __import__("verify._stability", fromlist=["run"]).run(args)
 
 
 def _run_cmd(name: str, args: argparse.Namespace) -> int:
