@@ -17,8 +17,12 @@ Method. 120 * horizon runs, theta_0 ~ N(0, I), eta ~ U(0.01, 0.1)/(b - a), from 
 seed. ReLU: phase 1 runs GD (``run_descent``) until L <= lambda_N (an event) for 3000 * horizon
 steps; the runs that crossed continue for 4000 * horizon steps from the crossing point. A run
 that crossed ends at a global minimum when its final loss is <= 1e-8 alpha^2 (b - a)^3; it
-violates the claim when it is stationary (|grad L| <= 1e-9) at a larger loss, or (reported, not
-judged) when its loss rises above lambda_N again. Leaky ReLU: every run, 6000 * horizon steps,
+violates the claim when it is stationary (|grad L| <= 1e-9) at a loss in (1e-8 alpha^2 (b - a)^3,
+lambda_N). A run whose loss goes back up to lambda_N or above was not a descent (the step was too
+large for the local curvature): the premise fails, it is reported and does not decide. Crossing
+means L < lambda_N (1 - 1e-9): a run that stops at the constant fit has L = lambda_N up to rounding
+(an early version counted those as crossings and reported a false counterexample for N = 1).
+Leaky ReLU: every run, 6000 * horizon steps,
 same rule. margin = the smallest of 1 (global minimum) and -L_end / lambda_N (a stationary
 non-global end); runs still moving at the end do not decide. Confirmation: the violating runs
 replayed at ``dps`` digits.
@@ -62,7 +66,8 @@ class ReluThresholdImpliesGlobalMinimum(Claim):
     method = ("120 * horizon runs per instance (theta_0 ~ N(0, I), eta ~ U(0.01, 0.1)/(b-a)); relu: GD until L <= "
               "threshold (3000 * horizon steps), then 4000 * horizon more steps from the crossing; leaky relu: "
               "6000 * horizon steps. End at a global minimum: L <= 1e-8 alpha^2 (b-a)^3; violation: |grad L| <= "
-              f"{GTOL:g} at a larger loss. margin = min(1 for global minima, -L_end/threshold for violations). "
+              f"{GTOL:g} at a loss in (that, threshold); runs whose loss returns to the threshold (not a descent) "
+              "do not decide. margin = min(1 for global minima, -L_end/threshold for violations). "
               "Confirmation: violating runs replayed at dps digits.")
 
     def instances(self, profile: Profile) -> Any:
@@ -83,7 +88,8 @@ class ReluThresholdImpliesGlobalMinimum(Claim):
                                   eta_lo=0.01, eta_hi=0.1)
         if s.activation == "relu":
             first = run_ensemble(prob, theta0, eta, steps=max(500, int(3000 * profile.horizon)), loss_below=thr)
-            crossed = [i for i, m in enumerate(first.members) if float(m.loss) <= thr]
+            # strictly below (a run that stops at the constant fit has L = threshold up to rounding)
+            crossed = [i for i, m in enumerate(first.members) if float(m.loss) < thr * (1 - 1e-9)]
             if crossed:
                 start = np.array([np.asarray(first.members[i].theta, dtype=float) for i in crossed])
                 second = run_ensemble(prob, start, eta[crossed], steps=max(800, int(4000 * profile.horizon)))
@@ -103,6 +109,10 @@ class ReluThresholdImpliesGlobalMinimum(Claim):
                 rose += 1
             if loss <= ZERO_LOSS * scale:
                 kinds.append("global minimum")
+            elif s.activation == "relu" and np.isfinite(loss) and loss >= thr * (1 - 1e-6):
+                # the loss went back up to the threshold: GD was not a descent there (step too large
+                # for the local curvature); the claim's premise (descent below the threshold) fails
+                kinds.append("rose back to the threshold (not a descent)")
             elif np.isfinite(loss) and g <= GTOL * max(1.0, scale):
                 kinds.append("stationary above zero")
             elif not np.isfinite(loss) or str(getattr(m.status, "value", m.status)) == "diverged":
