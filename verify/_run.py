@@ -169,7 +169,8 @@ def _new_run_file(out: Path, profile: str, started: datetime.datetime) -> Path:
 
 def _workdir_git() -> dict[str, Any]:
     """The git commit of the directory the run started in, and whether it had uncommitted changes
-    (an installed package, e.g. under tox, cannot see the checkout it was built from)."""
+    (untracked files count: a new theorem module changes the run; an installed package, e.g. under tox,
+    cannot see the checkout it was built from)."""
     import subprocess
 
     def git(*cmd: str) -> str | None:
@@ -182,7 +183,7 @@ def _workdir_git() -> dict[str, Any]:
     commit = git("rev-parse", "HEAD")
     if commit is None:
         return {"workdir_git_commit": None, "workdir_git_dirty": None}
-    status = git("status", "--porcelain", "--untracked-files=no")
+    status = git("status", "--porcelain")
     return {"workdir_git_commit": commit.strip(), "workdir_git_dirty": None if status is None else bool(status.strip())}
 
 
