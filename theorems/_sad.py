@@ -23,7 +23,9 @@ import sympy
 
 from verify import ACTIVATIONS, Data, Init, Network, Problem, Target
 
-#: SAD activations with the bias b used by the constructions (s^(j)(b) != 0 for j = 1..4 there)
+#: the bias b of the finite-difference construction: s^(j)(b) != 0 for j = 1..4 for these activations
+FD_BIAS = Fraction(1, 2)
+#: the bias b of the symmetric pair: s''(b) != 0 (softplus and swish: b = 0 as in theorems.md)
 SAD_BIAS = {"tanh": Fraction(1, 2), "logistic": Fraction(1, 2), "softplus": Fraction(0), "swish": Fraction(0),
             "gelu": Fraction(1, 2), "mish": Fraction(1, 2)}
 
@@ -126,16 +128,19 @@ def derivative(activation: str, order: int, b: Any, ctx: Any = mpmath) -> Any:
 def finite_difference_theta(activation: str, coeffs: Sequence[Fraction], h: Any, ctx: Any = mpmath) -> list[Any]:
     r"""theta of the 1-(k+1)-1 network N(x) = sum_i v_i s(b + i h x) + c approximating p(x) = sum_j a_j x^j.
 
-    x^j = h^{-j} Delta_h^j s(b + h x) / s^{(j)}(b) + O(h), with the forward difference
+    b = FD_BIAS = 1/2; x^j = h^{-j} Delta_h^j s(b + h x) / s^{(j)}(b) + O(h), with the forward
+    difference
     Delta_h^j s(b + h x) = sum_{i=0}^{j} (-1)^{j-i} C(j, i) s(b + i h x): hidden neuron i has
     weight i h and bias b, output weight v_i = sum_{j >= max(i, 1)} a_j h^{-j} (-1)^{j-i} C(j, i)
     / s^{(j)}(b), and c = a_0. So |theta| ~ h^{-k} and L = O(h^2) (Theorem 3.5's mechanism).
     Returns the parameters (W1, b1, W2, b2) in ``ctx`` numbers.
     """
     k = len(coeffs) - 1
-    b = ctx.mpf(SAD_BIAS[activation].numerator) / SAD_BIAS[activation].denominator
+    b = _mp(FD_BIAS, ctx)
     h = _mp(h, ctx)
     ders = [None] + [derivative(activation, j, b, ctx) for j in range(1, k + 1)]
+    if any(abs(v) < 1e-3 for v in ders[1:]):
+        raise ValueError(f"{activation}: a derivative of order <= {k} nearly vanishes at b = {FD_BIAS}")
     v = []
     for i in range(k + 1):
         v.append(sum((ctx.mpf(coeffs[j].numerator) / coeffs[j].denominator) * h ** (-j) * (-1) ** (j - i)

@@ -1,0 +1,210 @@
+"""The SAD claims (theorems/ for Kranz-Gallon-Dereich-Jentzen 2025) and their constructions."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from types import SimpleNamespace
+
+import mpmath
+import numpy as np
+import pytest
+
+from theorems import _sad
+from theorems.flow_converges_or_diverges import _anomaly
+from verify import ExprLandscape, Instance, MpLandscape, NpLandscape, Verdict, check, get_profile, load_claims
+
+F = Fraction
+
+
+def _claim(cid: str):  # type: ignore[no-untyped-def]
+    [claim] = load_claims(cid)
+    return claim
+
+
+# ---------------------------------------------------------------------------------------
+# constructions, against closed forms and an independent evaluation
+# ---------------------------------------------------------------------------------------
+def test_softplus_pair_is_the_closed_form() -> None:
+    """theorems.md: N_w = (4/w^2)(sp(w x) + sp(-w x)) - 8 ln 2 / w^2, loss ~ w^4 mean(x^8) / 576."""
+    with mpmath.workdps(30):
+        w = mpmath.mpf(1) / 8
+        th = _sad.pair_theta("softplus", F(1), F(0), w)
+        assert mpmath.almosteq(th[4], 4 / w**2, 1e-20) and mpmath.almosteq(th[5], 4 / w**2, 1e-20)
+        assert mpmath.almosteq(th[6], -8 * mpmath.log(2) / w**2, 1e-20)
+        assert th[:4] == [w, -w, 0, 0]
+    xs = _sad.grid(9)
+    land = NpLandscape(_sad.problem("softplus", (1, 2, 1), "x**2", xs, [F(0)] * 7))
+    for wf in (0.25, 0.125):
+        loss = float(land.loss(np.array([float(v) for v in _sad.pair_theta("softplus", F(1), F(0), wf)])))
+        predicted = wf**4 * np.mean(np.array([float(x) for x in xs]) ** 8) / 576
+        assert loss == pytest.approx(predicted, rel=0.05)
+
+
+@pytest.mark.parametrize("act", ["tanh", "logistic", "softplus", "swish"])
+def test_finite_difference_network_approximates_the_polynomial(act: str) -> None:
+    coeffs = [F(1), F(-1, 2), F(2), F(1)]  # 1 - x/2 + 2x^2 + x^3
+    x = mpmath.mpf("0.7")
+    p = sum(float(c) * 0.7**j for j, c in enumerate(coeffs))
+    errs = []
+    with mpmath.workdps(40):
+        for h in (mpmath.mpf(2) ** -6, mpmath.mpf(2) ** -7):
+            th = _sad.finite_difference_theta(act, coeffs, h)
+            k = 4
+            w, b, v, c = th[:k], th[k:2 * k], th[2 * k:3 * k], th[-1]
+            s = {"tanh": mpmath.tanh, "logistic": lambda z: 1 / (1 + mpmath.exp(-z)),
+                 "softplus": lambda z: mpmath.log1p(mpmath.exp(z)), "swish": lambda z: z / (1 + mpmath.exp(-z))}[act]
+            net = sum(v[i] * s(w[i] * x + b[i]) for i in range(k)) + c
+            errs.append(abs(float(net) - p))
+    assert errs[1] < 0.6 * errs[0] and errs[1] < 0.1   # O(h)
+
+
+def test_branch_and_bound_is_a_lower_bound() -> None:
+    """Sound: the certified bound lies below L at points sampled in the ball (float64 loss)."""
+    xs = _sad.grid(5)
+    ys = [x * x for x in xs]
+    lb, split, _ = _sad.bnb_lower_bound("tanh", 1, xs, ys, F(1), boxes=300)
+    assert split == 300 and 0 < lb < 0.2
+    land = NpLandscape(_sad.problem("tanh", (1, 1, 1), "x**2", xs, [F(0)] * 4))
+    rng = np.random.default_rng(0)
+    th = rng.normal(size=(2000, 4))
+    th *= (rng.uniform(size=(2000, 1)) ** 0.25) / np.linalg.norm(th, axis=1, keepdims=True)
+    assert float(land.loss(th).min()) >= float(lb)
+    assert mpmath.iv.prec == 53
+
+
+def test_interval_upper_bound_encloses_the_mp_loss() -> None:
+    xs = _sad.grid(6)
+    prob = _sad.problem("softplus", (1, 2, 1), "x**2", xs, [F(0)] * 7)
+    theta = [F(1, 3), F(-2, 3), F(1, 5), F(0), F(3, 2), F(3, 2), F(-1)]
+    mp = MpLandscape(prob, dps=40)
+    exact = mp.loss(theta)
+    with mpmath.workprec(300):
+        theta_mp = [mpmath.mpf(t.numerator) / t.denominator for t in theta]
+    upper = _sad.iv_loss_upper("softplus", 2, theta_mp, xs, [x * x for x in xs], prec=120)
+    assert upper >= exact and upper - exact < mpmath.mpf(10) ** -25
+
+
+def test_anomaly_detector_fires_on_a_bad_trajectory() -> None:
+    """The counterexample candidate of Theorem 2.8: |theta| grows, |theta||grad L| grows."""
+    bad = SimpleNamespace(theta_norm=[1, 2, 3, 4, 5, 6], grad_norm=[1, 1, 1, 1, 1, 1])
+    good = SimpleNamespace(theta_norm=[1, 2, 3, 4, 5, 6], grad_norm=[1, 0.4, 0.2, 0.1, 0.05, 0.02])
+    stuck = SimpleNamespace(theta_norm=[2] * 6, grad_norm=[0.5] * 6)
+    assert _anomaly(bad) < 0
+    assert _anomaly(good) is None
+    assert _anomaly(stuck) < 0
+
+
+# ---------------------------------------------------------------------------------------
+# the claims
+# ---------------------------------------------------------------------------------------
+def test_infimum_zero_search_is_consistent() -> None:
+    result = check(_claim("polynomial_target_infimum_zero"), profile="quick")
+    assert result.verdict is Verdict.CONSISTENT, result.reason
+    rates = [e["evidence"]["loss_rate"] for e in result.evidence]
+    assert all(1.5 < r < 2.5 for r in rates)   # L = O(h^2)
+
+
+def test_infimum_zero_certified_confirmation() -> None:
+    claim = _claim("polynomial_target_infimum_zero")
+    inst = Instance(_sad.problem("tanh", (1, 3, 1), "x**2 - x/2 + 1", _sad.grid(12), [F(0)] * 10))
+    j = claim.confirm(inst, get_profile("quick"), 25)
+    assert 1.5 < float(j.margin) < 2.5
+    assert "certified" in j.summary
+
+
+@pytest.mark.parametrize(("act", "widths", "target", "n", "words"), [
+    ("relu", (1, 3, 1), "x**2", 12, "non-analytic"),
+    ("square", (1, 3, 1), "x**2", 12, "non-sublinear"),
+    ("tanh", (1, 3, 1), "x/2 + 1", 12, "degree 1 < 2"),
+    ("tanh", (1, 3, 1), "x**2", 6, "too little data"),
+    ("tanh", (1, 2, 1), "x**2", 12, "architecture too small"),
+])
+def test_infimum_zero_not_applicable(act: str, widths: tuple[int, ...], target: str, n: int, words: str) -> None:
+    d = widths[1] * 3 + 1
+    inst = Instance(_sad.problem(act, widths, target, _sad.grid(n), [F(0)] * d))
+    result = check(_claim("polynomial_target_infimum_zero"), instance=inst, profile="quick")
+    assert result.verdict is Verdict.NOT_APPLICABLE and words in result.reason
+
+
+def test_not_fit_exactly_certifies_a_positive_bound() -> None:
+    inst = Instance(_sad.problem("softplus", (1, 1, 1), "x**2", _sad.grid(5), [F(0)] * 4))
+    result = check(_claim("polynomial_target_not_fit_exactly"), instance=inst, profile="quick")
+    assert result.verdict is Verdict.CONSISTENT, result.reason
+    bounds = result.evidence[0]["evidence"]["bounds"]
+    lowers = [float(b["lower"]) for b in bounds]
+    assert lowers[0] > 0 and lowers == sorted(lowers, reverse=True)   # decays with R
+    assert all(float(b["lower"]) <= b["upper"] for b in bounds)
+
+
+@pytest.mark.parametrize(("act", "target", "n", "words"), [
+    ("elu", "x**2", 5, "non-analytic"),
+    ("tanh", "3*x - 1", 5, "degree 1"),
+    ("tanh", "x**2", 4, "too little data"),
+])
+def test_not_fit_exactly_not_applicable(act: str, target: str, n: int, words: str) -> None:
+    inst = Instance(_sad.problem(act, (1, 1, 1), target, _sad.grid(n), [F(0)] * 4))
+    result = check(_claim("polynomial_target_not_fit_exactly"), instance=inst, profile="quick")
+    assert result.verdict is Verdict.NOT_APPLICABLE and words in result.reason
+
+
+def test_dichotomy_on_the_logistic_datum() -> None:
+    """Case (b) in closed form: w + e^w = t + w0 + e^w0."""
+    inst = Instance(ExprLandscape("log(1 + exp(-w))", ["w"], name="logistic"), (F(0),))
+    result = check(_claim("flow_converges_or_diverges"), instance=inst, profile="quick")
+    assert result.verdict is Verdict.CONSISTENT, result.reason
+    ev = result.evidence[0]["evidence"]
+    assert ev["outcome"] == "diverging"
+    t, norm = ev["series"]["t"][-1], ev["series"]["theta_norm"][-1]
+    assert norm + np.exp(norm) == pytest.approx(t + 1, rel=1e-6)
+
+
+def test_dichotomy_converges_on_an_interpolating_network() -> None:
+    prob = _sad.problem("tanh", (1, 1, 1), "x**2", [F(-1), F(1, 2)], [F(1, 2), F(0), F(1), F(0)])
+    result = check(_claim("flow_converges_or_diverges"), instance=Instance(prob, prob.initial_exact(0)),
+                   profile="quick")
+    assert result.verdict is Verdict.CONSISTENT, result.reason
+    assert result.evidence[0]["evidence"]["outcome"] == "converged"
+
+
+def test_dichotomy_not_applicable_to_relu() -> None:
+    prob = _sad.problem("relu", (1, 1, 1), "x**2", _sad.grid(3), [F(1, 2), F(0), F(1), F(0)])
+    result = check(_claim("flow_converges_or_diverges"), instance=Instance(prob, prob.initial_exact(0)),
+                   profile="quick")
+    assert result.verdict is Verdict.NOT_APPLICABLE and "non-C^1" in result.reason
+
+
+def test_threshold_on_the_xy_example() -> None:
+    """K(L) = {0, 1} for (xy - 1)^2 + y^2: the estimated threshold is 1, a start with L < 1 goes to 0."""
+    inst = Instance(ExprLandscape("(x*y - 1)**2 + y**2", ["x", "y"], name="xy"), (F(3), F(1, 3)))
+    result = check(_claim("loss_threshold_attracts_to_infimum"), instance=inst, profile="quick")
+    assert result.verdict is Verdict.CONSISTENT, result.reason
+    ev = result.evidence[0]["evidence"]
+    assert ev["threshold"] == pytest.approx(1.0, abs=1e-3)
+    assert 1.0 in [round(v, 9) for v in ev["critical_values"]]
+
+
+def test_threshold_start_above_does_not_decide() -> None:
+    inst = Instance(ExprLandscape("(x*y - 1)**2 + y**2", ["x", "y"], name="xy"), (F(0), F(2)))
+    result = check(_claim("loss_threshold_attracts_to_infimum"), instance=inst, profile="quick")
+    assert result.verdict is Verdict.INCONCLUSIVE and "not below" in result.evidence[0]["summary"]
+
+
+def test_good_initialization_diverges() -> None:
+    th = _sad.to_fractions(_sad.pair_theta("tanh", F(1), F(0), F(1)))
+    inst = Instance(_sad.problem("tanh", (1, 2, 1), "x**2", _sad.grid(9), th), th)
+    result = check(_claim("good_initialization_flow_diverges"), instance=inst, profile="quick")
+    assert result.verdict is Verdict.CONSISTENT, result.reason
+    series = result.evidence[0]["evidence"]["series"]
+    assert series["theta_norm"][-1] > series["theta_norm"][0] and series["loss"][-1] < series["loss"][0] / 100
+
+
+@pytest.mark.parametrize(("act", "target", "n", "words"), [
+    ("relu", "x**2", 9, "non-analytic"),
+    ("tanh", "x", 9, "degree 1"),
+    ("tanh", "x**2", 7, "too little data"),
+])
+def test_good_initialization_not_applicable(act: str, target: str, n: int, words: str) -> None:
+    th = [F(1), F(-1), F(0), F(0), F(1), F(1), F(0)]
+    inst = Instance(_sad.problem(act, (1, 2, 1), target, _sad.grid(n), th), tuple(th))
+    result = check(_claim("good_initialization_flow_diverges"), instance=inst, profile="quick")
+    assert result.verdict is Verdict.NOT_APPLICABLE and words in result.reason
