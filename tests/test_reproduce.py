@@ -13,7 +13,7 @@ import sympy
 
 from verify import InputError, NpLandscape, parse_problem
 from verify._cli import main
-from verify._reproduce import TARGETS, Mlp, ema, summarize, train, xavier_uniform
+from verify._reproduce import TARGETS, Mlp, ema, logged_ema, summarize, train, xavier_uniform
 
 
 def _problem(act: str, widths: tuple[int, ...], xs: np.ndarray) -> object:
@@ -103,6 +103,13 @@ def test_ema() -> None:
     np.testing.assert_allclose(ema(np.full((1, 5), 3.0)), 3.0)
 
 
+def test_logged_ema_starts_after_step_zero() -> None:
+    loss = np.array([[20.0, 1.0, 0.5, 0.25]])
+    out = logged_ema(loss, np.array([0, 2000, 4000, 6000]))
+    np.testing.assert_allclose(out[0], [20.0, 1.0, 0.975, 0.975 * 0.95 + 0.0125], rtol=1e-15)
+    np.testing.assert_allclose(logged_ema(loss, np.array([1, 2, 3, 4])), ema(loss))
+
+
 def test_reproducible_and_loss_falls() -> None:
     a, ta = train(runs=2, steps=60, log_every=20, seed=5, train_size=500)
     b, tb = train(runs=2, steps=60, log_every=20, seed=5, train_size=500)
@@ -170,3 +177,10 @@ def test_cli_writes_curves_and_summary(tmp_path, capsys) -> None:  # type: ignor
     lines = (out / "mean.csv").read_text().splitlines()
     assert lines[0].startswith("step,mean_norm") and len(lines) == 1 + 5
     assert main(["reproduce", "sad-polynomial", "--plot-every", "0", "--out", str(out)]) == 2
+    before = (out / "mean.csv").read_text()
+    (out / "mean.csv").unlink()
+    assert main(["reproduce", "sad-polynomial", "--redraw", "--out", str(out)]) == 0
+    again = (out / "mean.csv").read_text().splitlines()
+    assert again[0] == before.splitlines()[0] and len(again) == len(before.splitlines())
+    np.testing.assert_allclose([float(v) for v in again[-1].split(",")],
+                               [float(v) for v in before.splitlines()[-1].split(",")], rtol=1e-6)

@@ -212,6 +212,20 @@ def ema(values: Array, decay: float = 0.95) -> Array:
     return out
 
 
+def logged_ema(curves_loss: Array, steps: Array, decay: float = 0.95) -> Array:
+    """EMA over the logged losses after step 0 (the authors' loss lists start at the first logging
+    step); the value at step 0 is the raw loss there.
+
+    With decay 0.95 over points 2000 steps apart the EMA remembers ~20 points (40 000 steps): while
+    the loss falls by orders of magnitude it lags far above the raw loss (reported alongside).
+    """
+    out = np.array(curves_loss, dtype=np.float64, copy=True)
+    start = 1 if len(steps) and steps[0] == 0 else 0
+    if out.shape[-1] > start:
+        out[..., start:] = ema(out[..., start:], decay)
+    return out
+
+
 # --------------------------------------------------------------------------------------
 # training
 # --------------------------------------------------------------------------------------
@@ -366,8 +380,10 @@ def summarize(curves: Curves, *, config: dict[str, Any]) -> dict[str, Any]:
     steps_done = int(curves.steps[-1]) if len(curves.steps) else 0
     runs = curves.norm.shape[0]
     mean_norm = np.nanmean(curves.norm, axis=0)
-    ema_loss = ema(curves.loss)
+    ema_loss = logged_ema(curves.loss, curves.steps)
     mean_ema = np.nanmean(ema_loss, axis=0)
+    mean_raw = np.nanmean(curves.loss, axis=0)
+    dl = np.diff(mean_raw)
     dn = np.diff(mean_norm)
     monotone = bool(np.all(dn >= 0)) if dn.size else None
     fell = bool(mean_ema[-1] < mean_ema[0]) if mean_ema.size > 1 else None
@@ -389,6 +405,9 @@ def summarize(curves: Curves, *, config: dict[str, Any]) -> dict[str, Any]:
         "mean_ema_loss_first": float(mean_ema[0]),
         "mean_ema_loss_last": float(mean_ema[-1]),
         "loss_fell": fell,
+        "mean_train_loss_first": float(mean_raw[0]),
+        "mean_train_loss_monotone": bool(np.all(dl <= 0)) if dl.size else None,
+        "mean_train_loss_decrements_fraction": float(np.mean(dl < 0)) if dl.size else None,
         "mean_train_loss_last": float(np.nanmean(curves.loss[:, -1])),
         "mean_test_loss_last": float(np.nanmean(curves.test_loss[:, -1])),
     }
@@ -406,6 +425,8 @@ def _summary_text(s: dict[str, Any]) -> str:
              f"runs with monotone |theta|: {s['runs_norm_monotone']}/{s['runs']}",
              f"  mean EMA(0.95) training loss: {s['mean_ema_loss_first']:.6g} -> {s['mean_ema_loss_last']:.6g}; "
              f"fell: {s['loss_fell']}",
+             f"  mean training loss (raw): {s['mean_train_loss_first']:.6g} -> {s['mean_train_loss_last']:.6g}; "
+             f"monotone fall: {s['mean_train_loss_monotone']} (decrements: {s['mean_train_loss_decrements_fraction']})",
              f"  last mean training loss {s['mean_train_loss_last']:.6g}, test loss {s['mean_test_loss_last']:.6g}"]
     return "\n".join(lines)
 
@@ -413,7 +434,7 @@ def _summary_text(s: dict[str, Any]) -> str:
 def write_outputs(out: Path, curves: Curves, theta: Array, config: dict[str, Any], *, plot: bool = True) -> dict:
     """curves.csv (per run), mean.csv, summary.json / summary.txt and curves.png in ``out``."""
     out.mkdir(parents=True, exist_ok=True)
-    ema_loss = ema(curves.loss)
+    ema_loss = logged_ema(curves.loss, curves.steps)
     with open(out / "curves.csv.tmp", "w", newline="", encoding="utf-8") as fh:
         w = csv.writer(fh)
         w.writerow(["run", "step", "norm", "train_loss", "ema_train_loss", "batch_loss", "test_loss"])
@@ -425,7 +446,7 @@ def write_outputs(out: Path, curves: Curves, theta: Array, config: dict[str, Any
     (out / "curves.csv.tmp").replace(out / "curves.csv")
     mean_norm = np.nanmean(curves.norm, axis=0)
     mean_ema = np.nanmean(ema_loss, axis=0)
-    mean_ema_test = np.nanmean(ema(curves.test_loss), axis=0)
+    mean_ema_test = np.nanmean(logged_ema(curves.test_loss, curves.steps), axis=0)
     with open(out / "mean.csv.tmp", "w", newline="", encoding="utf-8") as fh:
         w = csv.writer(fh)
         w.writerow(["step", "mean_norm", "mean_ema_train_loss", "mean_train_loss", "mean_test_loss",
@@ -444,6 +465,25 @@ def write_outputs(out: Path, curves: Curves, theta: Array, config: dict[str, Any
     return summary
 
 
+def load_curves(out: Path) -> tuple[Curves, dict[str, Any]]:
+    """The curves and config of a finished or interrupted run, read back from curves.csv / summary.json."""
+    with open(out / "curves.csv", newline="", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    if not rows:
+        raise InputError("--redraw", str(out), "curves.csv is empty")
+    runs = max(int(r["run"]) for r in rows) + 1
+    steps = np.array(sorted({int(r["step"]) for r in rows}), dtype=np.int64)
+    pos = {int(st): k for k, st in enumerate(steps)}
+    arrays = {key: np.full((runs, len(steps)), np.nan) for key in ("norm", "train_loss", "batch_loss", "test_loss")}
+    for r in rows:
+        for key, arr in arrays.items():
+            arr[int(r["run"]), pos[int(r["step"])]] = float(r[key])
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    curves = Curves(steps, arrays["norm"], arrays["train_loss"], arrays["batch_loss"], arrays["test_loss"],
+                    float(summary["wall_s"]))
+    return curves, summary["config"]
+
+
 def _plot(path: Path, curves: Curves, ema_loss: Array, summary: dict[str, Any]) -> None:
     from ._plot import _pyplot
 
@@ -454,12 +494,13 @@ def _plot(path: Path, curves: Curves, ema_loss: Array, summary: dict[str, Any]) 
         a1.plot(curves.steps, curves.norm[r], lw=0.6, alpha=0.35)
         a2.plot(curves.steps, ema_loss[r], lw=0.6, alpha=0.35)
     a1.plot(curves.steps, np.nanmean(curves.norm, axis=0), "k", lw=2, label=f"mean of {curves.norm.shape[0]} runs")
-    a2.plot(curves.steps, np.nanmean(ema_loss, axis=0), "k", lw=2, label="mean")
+    a2.plot(curves.steps, np.nanmean(ema_loss, axis=0), "k", lw=2, label="mean EMA(0.95)")
+    a2.plot(curves.steps, np.nanmean(curves.loss, axis=0), "C3--", lw=1.5, label="mean raw loss")
     a1.set_xlabel("step")
     a1.set_title("parameter norm |theta|")
     a2.set_xlabel("step")
     a2.set_yscale("log")
-    a2.set_title("training loss, EMA(0.95)")
+    a2.set_title("training loss: EMA(0.95) over logged points, and raw")
     for a in (a1, a2):
         a.grid(True, alpha=0.3)
         a.legend()
@@ -514,6 +555,8 @@ def add_parser(sub: Any) -> None:
                                                                 "d<dim>-<activation>-<optimizer>)")
     rp.add_argument("--plot-every", type=int, default=25, help="redraw the figure every K logging points (default 25)")
     rp.add_argument("--json", action="store_true", help="print the summary as JSON")
+    rp.add_argument("--redraw", action="store_true", help="do not train: rebuild mean.csv, the summary and the "
+                                                          "figure of --out from its curves.csv")
 
 
 def _single_thread_blas() -> str:
@@ -567,6 +610,14 @@ def run(args: argparse.Namespace) -> int:
     """Run ``verify reproduce``."""
     from ._progress import ProgressBar
 
+    if args.redraw:
+        if not args.out:
+            raise InputError("--redraw", True, "give the run's directory with --out DIR")
+        curves, config = load_curves(Path(args.out))
+        theta = np.load(Path(args.out) / "theta.npy")
+        summary = write_outputs(Path(args.out), curves, theta, config, plot=True)
+        print(json.dumps(summary, indent=1) if args.json else _summary_text(summary) + f"\n  outputs: {args.out}/")
+        return 0
     _reuse_heap()
     blas = _single_thread_blas()
 
