@@ -170,7 +170,7 @@ def _new_run_file(out: Path, profile: str, started: datetime.datetime) -> Path:
 def _workdir_git() -> dict[str, Any]:
     """The git commit of the directory the run started in, and whether it had uncommitted changes
     (untracked files count: a new theorem module changes the run; an installed package, e.g. under tox,
-    cannot see the checkout it was built from)."""
+    cannot see the checkout it was built from). Files under the checkout's ``reports/`` do not count."""
     import subprocess
 
     def git(*cmd: str) -> str | None:
@@ -183,7 +183,8 @@ def _workdir_git() -> dict[str, Any]:
     commit = git("rev-parse", "HEAD")
     if commit is None:
         return {"workdir_git_commit": None, "workdir_git_dirty": None}
-    status = git("status", "--porcelain")
+    # generated output under reports/ (the example report included) is not a change of the code
+    status = git("status", "--porcelain", "--", ":(top)", ":(top,exclude)reports")
     return {"workdir_git_commit": commit.strip(), "workdir_git_dirty": None if status is None else bool(status.strip())}
 
 
