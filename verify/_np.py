@@ -168,7 +168,7 @@ class NpLandscape:
         self._breakpoint_split = (problem.data.interval is not None and problem.network.info.piecewise_linear
                                   and problem.network.activation != "identity")
         self._fixed = None if self._breakpoint_split else self._fixed_quad()
-        self._work: dict[tuple[int, int, int], Array] = {}
+        self._work: dict[tuple[int, int, int, str], Array] = {}
         #: use the fused one-hidden-layer kernel where it applies (tests switch it off to compare)
         self.fused = True
 
@@ -444,14 +444,15 @@ class NpLandscape:
                     self._backward(Wb, acts, pre, g, grad[ms])
         return total, grad
 
-    def _workspace(self, n: int, e: int, h: int) -> Array:
-        """A reusable (e, n, h) buffer: large temporaries are not reallocated on every call."""
-        key = (e, n, h)
+    def _workspace(self, n: int, e: int, h: int, tag: str = "z") -> Array:
+        """A reusable (e, n, h) buffer (one per ``tag``): large temporaries are not reallocated
+        on every call."""
+        key = (e, n, h, tag)
         buf = self._work.get(key)
         if buf is None:
             if len(self._work) > 8:
                 self._work.clear()
-            buf = self._work[key] = np.empty(key)
+            buf = self._work[key] = np.empty(key[:3])
         return buf
 
     def _shallow_block(self, Wa1: Array, Wa2: Array, xa: Array, y: Array, w: Array, total: Array,
@@ -481,17 +482,19 @@ class NpLandscape:
         l0 = xa.shape[1] - 1
         wr *= 2.0
         # rows of xwT: wr * x_i for each input coordinate i, and wr itself (the bias row)
-        xwT = np.empty((e, l0 + 1, n))
+        # a reused buffer: a fresh (e, l0 + 1, n) array would be above glibc's mmap threshold and
+        # page-fault on every call
+        xwT = self._workspace(l0 + 1, e, n, "xw")
         for i in range(l0):
             np.multiply(wr, xa[:, i], out=xwT[:, i, :])
         xwT[:, l0, :] = wr
         gv = np.matmul(wr[:, None, :], S)[:, 0, :]  # (e, H)
         grad[:, l2.weight] += gv
         if l2.bias is not None:
-            grad[:, l2.bias] += xwT[:, l0, :].sum(axis=1)[:, None]
+            grad[:, l2.bias] += (wr @ np.ones(n))[:, None]
         if self.network.activation == "tanh":
             T = np.matmul(xwT, np.square(S, out=S))
-            np.subtract(xwT.sum(axis=2)[:, :, None], T, out=T)
+            np.subtract(np.einsum("ein->ei", xwT)[:, :, None], T, out=T)
         else:
             T = np.matmul(xwT, self._d1_into(z, S, np.empty_like(z)))
         T *= v.transpose(0, 2, 1)  # (e, l0 + 1, H)
