@@ -217,7 +217,7 @@ class Instance:
 
     @classmethod
     def from_dict(cls, doc: Mapping[str, Any], *, name: str = "instance") -> Instance:
-        from ._expr import ExprLandscape
+        from ._expr import expression_from_doc
         from ._problem import problem_from_dict
 
         doc = dict(doc)
@@ -229,10 +229,7 @@ class Instance:
             raise InputError(f"instance.{unknown[0]}", inst[unknown[0]], "unknown key; [instance] takes theta0, params")
         source: Source
         if "expression" in doc:
-            table = doc["expression"]
-            if not isinstance(table, dict) or "loss" not in table or "params" not in table:
-                raise InputError("expression", table, "give loss = \"(x*y - 1)**2 + y**2\" and params = [\"x\", \"y\"]")
-            source = ExprLandscape(table["loss"], table["params"], name=str(doc.get("name", name)))
+            source = expression_from_doc(doc, name=name)
         else:
             source = problem_from_dict(doc, name=name)
         theta0 = inst.get("theta0")

@@ -236,7 +236,7 @@ def _tiers(source: Source, dps: int) -> tuple[Any, Any, Any]:
 
 def load_source(path: str) -> tuple[Source, str]:
     """A problem file, or a formula file with an ``[expression]`` table (``loss``, ``params``, ``name``)."""
-    from ._expr import ExprLandscape
+    from ._expr import expression_from_doc
     from ._problem import load_problem, tomllib
 
     try:
@@ -248,11 +248,8 @@ def load_source(path: str) -> tuple[Source, str]:
     if "expression" not in doc:
         problem = load_problem(path)
         return problem, problem.name
-    table = doc["expression"]
-    if not isinstance(table, dict) or "loss" not in table or "params" not in table:
-        raise InputError("expression", table, "give loss = \"(x*y - 1)**2 + y**2\" and params = [\"x\", \"y\"]")
-    name = str(doc.get("name", table.get("name", "expression")))
-    return ExprLandscape(table["loss"], table["params"], name=name), name
+    land = expression_from_doc(doc)
+    return land, land.name
 
 
 # ---------------------------------------------------------------------------------------

@@ -18,7 +18,7 @@ import sympy
 from ._errors import InputError
 from ._numbers import GUARD_DPS, check_dps, to_fraction
 
-__all__ = ["ExprLandscape"]
+__all__ = ["ExprLandscape", "expression_from_doc"]
 
 Array = np.ndarray
 
@@ -98,6 +98,15 @@ class ExprLandscape:
     def exact(self) -> _ExprExact:
         """The exact tier: SymPy values at rational parameters."""
         return _ExprExact(self)
+
+
+def expression_from_doc(doc: dict[str, Any], *, name: str = "expression") -> ExprLandscape:
+    """The landscape of a formula file's ``[expression]`` table (``loss``, ``params``); its name is
+    the file's top-level ``name``, else the table's, else ``name``."""
+    table = doc["expression"]
+    if not isinstance(table, dict) or "loss" not in table or "params" not in table:
+        raise InputError("expression", table, "give loss = \"(x*y - 1)**2 + y**2\" and params = [\"x\", \"y\"]")
+    return ExprLandscape(table["loss"], table["params"], name=str(doc.get("name", table.get("name", name))))
 
 
 def _check_len(theta: Sequence[Any], d: int) -> None:
