@@ -177,11 +177,7 @@ class _Monitor:
         return self.ctx.sqrt(self.ctx.fdot(v, v))
 
     def record(self, t: Mpf, loss: Mpf, yv: Vec, gv: Vec) -> None:
-        rec = self.rec
-        rec["t"].append(t)
-        rec["loss"].append(loss)
-        rec["theta_norm"].append(self.norm(yv))
-        rec["grad_norm"].append(self.norm(gv))
+        self.record_n(t, loss, self.norm(yv), self.norm(gv))
 
     def finite(self, loss: Mpf, yv: Vec, gv: Vec) -> bool:
         isfinite = self.ctx.isfinite
@@ -232,6 +228,49 @@ class _Monitor:
             theta=tuple(y), checkpoints=Checkpoints(*(tuple(rec[key]) for key in ("t", "loss", "theta_norm",
                                                                                    "grad_norm"))),
             costs=costs, tier="mp", dps=dps, extra=extra)
+
+
+def _earliest_crossing(ctx: Any, before: dict[Status, Mpf], after: dict[Status, Mpf], s_end: Mpf, close: Mpf,
+                       trial: Callable[[Mpf], tuple[dict[Status, Mpf], Any]]) -> tuple[Status, Mpf, Any] | None:
+    """The earliest crossing in (0, s_end] of the events that hold at s_end (value >= 0) but not at 0.
+
+    Illinois search per event on s (the step length, or a scaled time): ``trial(s)`` returns the
+    event values at s and a payload (the state there). The bracket is closed to ``close``; a search
+    stops early once it cannot beat a crossing already found. Returns (event, s, payload at s), with
+    payload None when the crossing is s_end itself (the caller's end state), or None when no event
+    changes sign.
+    """
+    best: tuple[Status, Mpf, Any] | None = None
+    best_s = s_end + s_end   # nothing located yet
+    for event, f_end in after.items():
+        f_start = before[event]
+        if f_end < 0 or f_start >= 0:
+            continue
+        a, fa, b, fb = ctx.zero, f_start, s_end, f_end
+        payload = None
+        side = 0
+        for _ in range(200):
+            if b - a <= close or fb == 0 or a >= best_s:
+                break
+            s = b - fb * (b - a) / (fb - fa)
+            if not a < s < b:
+                s = (a + b) / 2
+            values, at_s = trial(s)
+            fs = values[event]
+            if fs >= 0:
+                b, fb, payload = s, fs, at_s
+                if side == 1:
+                    fa /= 2
+                side = 1
+            else:
+                a, fa = s, fs
+                if side == -1:
+                    fb /= 2
+                side = -1
+        if b < best_s:   # the earliest crossing wins
+            best_s = b
+            best = (event, b, payload)
+    return best
 
 
 # ---------------------------------------------------------------------------------------
@@ -543,45 +582,23 @@ class _GBS:
         (status ``diverged`` without a crossing) are returned as they are.
         """
         ctx = self.ctx
-        if not all(ctx.isfinite(v) for v in event_values(loss1, y1, g1).values()):
-            return t1, y1, g1, loss1, status
-        H = t1 - t0
-        before = event_values(loss0, y0, g0)
         after = event_values(loss1, y1, g1)
-        best = (t1, y1, g1, loss1, status)
-        best_s = H + H   # nothing located yet
-        close = 4 * self.tol * max(ctx.one, abs(t1))
-        for event, f_end in after.items():
-            f_start = before[event]
-            if f_end < 0 or f_start >= 0:
-                continue
-            a, fa, b, fb = ctx.zero, f_start, H, f_end
-            state = (t1, y1, g1, loss1)
-            side = 0
-            for _ in range(200):
-                if b - a <= close or fb == 0 or a >= best_s:
-                    break
-                s = b - fb * (b - a) / (fb - fa)
-                if not a < s < b:
-                    s = (a + b) / 2
-                self.event_searches += 1
-                ys = self._step_to(y0, g0, s, k)
-                ls, gs = self.field(ys)
-                fs = event_values(ls, ys, gs)[event]
-                if fs >= 0:
-                    b, fb, state = s, fs, (t0 + s, ys, gs, ls)
-                    if side == 1:
-                        fa /= 2
-                    side = 1
-                else:
-                    a, fa = s, fs
-                    if side == -1:
-                        fb /= 2
-                    side = -1
-            if b < best_s:   # the earliest crossing wins
-                best_s = b
-                best = (state[0], state[1], state[2], state[3], event)
-        return best
+        if not all(ctx.isfinite(v) for v in after.values()):
+            return t1, y1, g1, loss1, status
+
+        def trial(s: Mpf) -> tuple[dict[Status, Mpf], Any]:
+            self.event_searches += 1
+            ys = self._step_to(y0, g0, s, k)
+            ls, gs = self.field(ys)
+            return event_values(ls, ys, gs), (t0 + s, ys, gs, ls)
+
+        found = _earliest_crossing(ctx, event_values(loss0, y0, g0), after, t1 - t0,
+                                   4 * self.tol * max(ctx.one, abs(t1)), trial)
+        if found is None:
+            return t1, y1, g1, loss1, status
+        event, _, state = found
+        t, y, g, loss = (t1, y1, g1, loss1) if state is None else state
+        return t, y, g, loss, event
 
 
 # ---------------------------------------------------------------------------------------
@@ -831,42 +848,21 @@ class _Taylor:
         after = mon.event_values_n(*end)
         if not all(ctx.isfinite(v) for v in after.values()):
             return t1, end, y_end, g_end, status
-        before = mon.event_values_n(*start)
-        S_end = jet.to_mpf(s_end)
-        best = (t1, end, y_end, g_end, status)
-        best_s = S_end + S_end
-        close = 4 * self.tol * max(ctx.one, abs(t1)) / H
-        for event, f_end in after.items():
-            f_start = before[event]
-            if f_end < 0 or f_start >= 0:
-                continue
-            a, fa, b, fb = ctx.zero, f_start, S_end, f_end
-            found = (end, y_end, g_end)
-            side = 0
-            for _ in range(200):
-                if b - a <= close or fb == 0 or a >= best_s:
-                    break
-                s = b - fb * (b - a) / (fb - fa)
-                if not a < s < b:
-                    s = (a + b) / 2
-                self.event_searches += 1
-                ys = [jet.to_mpf(v) for v in jet.evaluate(J, jet.rows_theta(), jet.fixed(s))]
-                st, gs = self._exact(ys)
-                fs = mon.event_values_n(*st)[event]
-                if fs >= 0:
-                    b, fb, found = s, fs, (st, ys, gs)
-                    if side == 1:
-                        fa /= 2
-                    side = 1
-                else:
-                    a, fa = s, fs
-                    if side == -1:
-                        fb /= 2
-                    side = -1
-            if b < best_s:
-                best_s = b
-                best = (t0 + b * H if b != S_end else t1, found[0], found[1], found[2], event)
-        return best
+
+        def trial(s: Mpf) -> tuple[dict[Status, Mpf], Any]:
+            self.event_searches += 1
+            ys = [jet.to_mpf(v) for v in jet.evaluate(J, jet.rows_theta(), jet.fixed(s))]
+            st, gs = self._exact(ys)
+            return mon.event_values_n(*st), (st, ys, gs)
+
+        found = _earliest_crossing(ctx, mon.event_values_n(*start), after, jet.to_mpf(s_end),
+                                   4 * self.tol * max(ctx.one, abs(t1)) / H, trial)
+        if found is None:
+            return t1, end, y_end, g_end, status
+        event, s, state = found
+        if state is None:
+            return t1, end, y_end, g_end, event
+        return t0 + s * H, state[0], state[1], state[2], event
 
 
 # ---------------------------------------------------------------------------------------
