@@ -732,7 +732,8 @@ def check(claim: Claim, *, profile: str | Profile | None = None, seed: int | Non
                       f"counterexample: {why}")
     elif isinstance(failure, _JudgeFailed):
         verdict = Verdict.INCONCLUSIVE
-        reason = f"the judgement failed on instance {failure.instance.describe() if isinstance(failure.instance, Instance) else failure.instance}: {failure}"   # noqa: E501
+        bad = failure.instance
+        reason = f"the judgement failed on instance {bad.describe() if isinstance(bad, Instance) else bad}: {failure}"
     elif failure is not None:   # Unsatisfiable: no instance satisfied the hypotheses
         verdict = Verdict.INCONCLUSIVE
         reason = f"no drawn instance satisfied the hypotheses ({state.rejected} rejected; {where})"

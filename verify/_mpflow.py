@@ -730,7 +730,6 @@ class _Taylor:
             if finite.any():
                 log_sigma = min(log_sigma, float(np.min((allow[finite] - row[finite]) / j)))
         limit = FLOAT_EPS_BITS - FLOAT_MARGIN_BITS
-        ok = True
         if J.F is not None:
             with np.errstate(divide="ignore", invalid="ignore"):
                 mags = np.log2(np.abs(J.F[:jet.d, kf:K + 2]))
@@ -744,7 +743,7 @@ class _Taylor:
         k = min(kf, K + 2) - 1
         while k >= 1 and float(np.max(self._log2_row(J, k) - allow)) + k * log_sigma <= limit:
             k -= 1
-        return 2.0 ** log_sigma, ok, min(K + 2, k + 1 + FLOAT_LEAD)
+        return 2.0 ** log_sigma, True, min(K + 2, k + 1 + FLOAT_LEAD)
 
     # -- the loop ---------------------------------------------------------------------------
 
