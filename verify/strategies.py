@@ -153,7 +153,7 @@ def step_sizes(*, min_value: Fraction | int | str = Fraction(1, 1000), max_value
     lo, hi = Fraction(min_value), Fraction(max_value)
     if lo <= 0:
         raise InputError("min_value", str(lo), "a step size must be positive: e.g. 1/1000")
-    return rationals(min_value=lo, max_value=hi, max_denominator=max_denominator).filter(lambda v: v > 0)
+    return rationals(min_value=lo, max_value=hi, max_denominator=max_denominator)   # >= lo > 0
 
 
 @st.composite
