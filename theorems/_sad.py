@@ -103,8 +103,9 @@ def grid(n: int) -> list[Fraction]:
 
 def poly_coeffs(target: str) -> list[Fraction]:
     """Coefficients a_0..a_k of a 1-D polynomial target, exact."""
-    x = sympy.Symbol("x", real=True)
-    poly = sympy.Poly(sympy.sympify(target, locals={"x": x}), x)
+    parsed = Target(exprs=(target,), dim=1)     # the safe reader: target text is never evaluated
+    x = parsed.symbols[0]
+    poly = sympy.Poly(parsed.sympy_exprs[0], x)
     coeffs = [Fraction(0)] * (poly.degree() + 1)
     for (j,), c in poly.terms():
         coeffs[j] = Fraction(str(sympy.Rational(c)))

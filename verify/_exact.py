@@ -73,6 +73,11 @@ def _rational(q: Fraction) -> sympy.Rational:
     return sympy.Rational(q.numerator, q.denominator)
 
 
+def _qq(q: Fraction) -> Any:
+    """A Fraction in SymPy's QQ (whatever its ground types: python, gmpy2 or flint)."""
+    return QQ(q.numerator, q.denominator)
+
+
 def _activate(name: str, z: sympy.Expr, right: bool, gamma: sympy.Expr) -> sympy.Expr:
     """s(z) in SymPy form; for a piecewise activation the branch is given by ``right``."""
     if name in _PIECEWISE:
@@ -500,7 +505,7 @@ class ExactLandscape:
         if result.has(sympy.Integral):
             raise InputError("target.expr", list(self.problem.target.exprs),
                              f"SymPy finds no closed form for the integral of {integrand}: use the mp tier (--tier mp)")
-        return sympy.sympify(result)
+        return result
 
     def _polynomial_interval_loss(self) -> _PolynomialLoss:
         """L(theta) for a polynomial activation: the coefficients of N_o in x and the moments."""
@@ -525,7 +530,7 @@ class ExactLandscape:
         for c, f in zip(coefficients, moments):  # pad every output to the same degree
             c += [theta_ring.zero] * (size - len(c))
             f += [sympy.S.Zero] * (size - len(f))
-        gram = [[QQ((b ** (i + j + 1) - a ** (i + j + 1)) / (i + j + 1)) for j in range(size)] for i in range(size)]
+        gram = [[_qq((b ** (i + j + 1) - a ** (i + j + 1)) / (i + j + 1)) for j in range(size)] for i in range(size)]
         return _PolynomialLoss(coefficients, gram, moments, constant, self._factor)
 
     def _antiderivative(self, target: sympy.Expr) -> sympy.Expr:

@@ -17,6 +17,7 @@ import sympy
 
 from ._errors import InputError
 from ._numbers import GUARD_DPS, check_dps, to_fraction
+from ._safe_expr import check_symbol_names, parse_expression
 
 __all__ = ["ExprLandscape", "expression_from_doc"]
 
@@ -46,20 +47,15 @@ class ExprLandscape:
     """
 
     def __init__(self, expr: str | sympy.Expr, params: Sequence[str], *, name: str = "expression") -> None:
-        if isinstance(params, str) or not isinstance(params, Sequence) or len(params) == 0:
-            raise InputError("params", params, "give the parameter names as a non-empty list, e.g. [\"x\", \"y\"]")
-        names = list(params)
-        if len(set(names)) != len(names) or not all(isinstance(n, str) and n.isidentifier() for n in names):
-            raise InputError("params", names, "give distinct identifiers such as [\"w1\", \"w2\"]")
+        names = list(check_symbol_names(params, "params"))
         self.symbols = tuple(sympy.Symbol(n, real=True) for n in names)
         local = {s.name: s for s in self.symbols}
         if isinstance(expr, str):
-            try:
-                parsed = sympy.sympify(expr, locals=local, rational=True)
-            except (sympy.SympifyError, SyntaxError, TypeError, AttributeError, ValueError) as exc:
-                raise InputError("expr", expr, f"is not a valid SymPy expression ({type(exc).__name__})") from None
+            parsed = parse_expression(expr, local, field="expr")
+        elif isinstance(expr, sympy.Basic):
+            parsed = expr.xreplace({sympy.Symbol(s.name): s for s in self.symbols})
         else:
-            parsed = sympy.sympify(expr).xreplace({sympy.Symbol(s.name): s for s in self.symbols})
+            raise InputError("expr", type(expr).__name__, "give the loss as a string or a SymPy expression")
         if not isinstance(parsed, sympy.Expr):
             raise InputError("expr", expr, "must be a scalar expression")
         unknown = sorted(str(s) for s in parsed.free_symbols if s not in self.symbols)

@@ -15,6 +15,7 @@ import sympy
 from ._errors import InputError
 from ._network import Network
 from ._numbers import to_fraction
+from ._safe_expr import parse_expression
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -181,14 +182,7 @@ class Target:
         out = []
         for i, text in enumerate(self.exprs):
             fname = "target.expr" if len(self.exprs) == 1 else f"target.expr[{i}]"
-            if not isinstance(text, str) or not text.strip():
-                raise InputError(fname, text, "give a SymPy expression as a string, e.g. \"x**2\"")
-            try:
-                expr = sympy.sympify(text, locals=dict(names), rational=True)
-            except (sympy.SympifyError, SyntaxError, TypeError, AttributeError, ValueError) as exc:
-                raise InputError(fname, text, f"is not a valid SymPy expression ({type(exc).__name__})") from None
-            if not isinstance(expr, sympy.Expr):
-                raise InputError(fname, text, "must be a scalar expression")
+            expr = parse_expression(text, names, field=fname)
             unknown = sorted(str(s) for s in expr.free_symbols if s not in self.symbols)
             if unknown:
                 allowed = "x" if self.dim == 1 else "x1 .. x" + str(self.dim)
