@@ -182,10 +182,13 @@ def test_instance_bad_input() -> None:
     land = ExprLandscape("w**2", ["w"])
     with pytest.raises(InputError) as info:
         Instance(land, ("half",))
-    assert info.value.field == "theta0[0]"
+    assert info.value.field == "instance.theta0[0]"
+    with pytest.raises(InputError) as info:
+        Instance(land, ("1", "2"))
+    assert info.value.field == "instance.theta0" and "give exactly 1" in str(info.value)
     with pytest.raises(InputError) as info:
         Instance(land, None, {"step_size": "fast"})
-    assert info.value.field == "params.step_size"
+    assert info.value.field == "instance.params.step_size"
     with pytest.raises(InputError) as info:
         Instance(land).param("step_size")
     assert info.value.field == "params.step_size"

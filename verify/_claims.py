@@ -134,6 +134,15 @@ def _exact_text(v: Any, name: str) -> str:
     return str(to_fraction(v, name))
 
 
+def _param_names(source: Any) -> str:
+    """The first parameter names of a landscape, for error messages."""
+    if hasattr(source, "network"):
+        names = source.network.param_names()
+    else:
+        names = [s.name for s in getattr(source, "symbols", ())]
+    return ", ".join(names[:6]) + (", ..." if len(names) > 6 else "")
+
+
 @dataclass(frozen=True)
 class Instance:
     """One instance of a claim: a landscape, initial parameters, named exact parameters.
@@ -154,9 +163,19 @@ class Instance:
 
     def __post_init__(self) -> None:
         if self.theta0 is not None:
-            object.__setattr__(self, "theta0", tuple(to_fraction(v, f"theta0[{i}]")
+            if isinstance(self.theta0, (str, bytes)) or not hasattr(self.theta0, "__len__"):
+                raise InputError("instance.theta0", self.theta0, "give a list of exact numbers such as [\"1/2\", \"-1\"]")
+            d = getattr(self.source, "n_params", None)
+            if d is not None and len(self.theta0) != d:
+                names = _param_names(self.source)
+                raise InputError("instance.theta0", f"{len(self.theta0)} values",
+                                 f"the landscape has {d} parameters ({names}): give exactly {d}")
+            object.__setattr__(self, "theta0", tuple(to_fraction(v, f"instance.theta0[{i}]")
                                                      for i, v in enumerate(self.theta0)))
-        object.__setattr__(self, "params", {str(k): _exact_text(v, f"params.{k}") for k, v in self.params.items()})
+        if not isinstance(self.params, Mapping):
+            raise InputError("instance.params", self.params, "give a table such as { step_size = \"1/10\" }")
+        object.__setattr__(self, "params", {str(k): _exact_text(v, f"instance.params.{k}")
+                                            for k, v in self.params.items()})
 
     def param(self, name: str) -> Fraction:
         """A named parameter as an exact Fraction."""
@@ -243,15 +262,10 @@ class Instance:
     @classmethod
     def load(cls, path: str | Path) -> Instance:
         """Read an instance file (a problem or formula file, with an optional [instance] table)."""
-        from ._problem import tomllib
+        from ._problem import read_toml
 
         p = Path(path)
-        if not p.is_file():
-            raise InputError("--problem", str(path), "no such file: give the path of a problem or instance file")
-        try:
-            doc = tomllib.loads(p.read_text(encoding="utf-8"), parse_float=str)
-        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-            raise InputError("--problem", str(path), f"cannot be read as TOML ({exc})") from None
+        doc = read_toml(p, field="--problem", what="problem or instance file")
         return cls.from_dict(doc, name=p.stem)
 
 

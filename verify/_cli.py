@@ -382,8 +382,11 @@ def _cmd_landscape(args: argparse.Namespace) -> int:
     from ._landscape import evaluate
     from ._problem import load_problem
 
+    from ._progress import ProgressBar
+
     problem = load_problem(args.file)
-    point = evaluate(problem, tier=args.tier, dps=args.dps, member=args.member)
+    with ProgressBar("landscape").phases(f"landscape ({args.tier} tier, {args.dps} digits)") as ticker:
+        point = evaluate(problem, tier=args.tier, dps=args.dps, member=args.member, progress=ticker)
     obj = point.to_json()
     if args.out:
         out = Path(args.out)

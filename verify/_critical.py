@@ -54,6 +54,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from fractions import Fraction
+from pathlib import Path
 from typing import Any, Callable, Sequence
 
 import mpmath
@@ -62,6 +63,7 @@ import sympy
 
 from ._certify import Certificate, Piece, Source, _n_params, _nstr, certify_critical_point, smooth_piece
 from ._errors import InputError
+from ._limits import check_memory, ensemble_bytes
 from ._numbers import check_dps
 from ._outcome import DIST_REL, _kind_of_point, _MpOps, _newton
 
@@ -237,16 +239,11 @@ def _tiers(source: Source, dps: int) -> tuple[Any, Any, Any]:
 def load_source(path: str) -> tuple[Source, str]:
     """A problem file, or a formula file with an ``[expression]`` table (``loss``, ``params``, ``name``)."""
     from ._expr import expression_from_doc
-    from ._problem import load_problem, tomllib
+    from ._problem import problem_from_dict, read_toml
 
-    try:
-        with open(path, "rb") as fh:
-            doc = tomllib.load(fh)
-    except (OSError, tomllib.TOMLDecodeError):
-        problem = load_problem(path)   # its errors name the file and the fix
-        return problem, problem.name
+    doc = read_toml(path)
     if "expression" not in doc:
-        problem = load_problem(path)
+        problem = problem_from_dict(doc, name=Path(path).stem)
         return problem, problem.name
     land = expression_from_doc(doc)
     return land, land.name
@@ -453,6 +450,7 @@ def find_critical_points(source: Source, *, starts: int = 64, seed: int = 0, sca
     """
     d = _n_params(source)
     starts = _check_int(starts, "starts", 1, "64")
+    check_memory("starts", starts, 2 * ensemble_bytes(starts, d), f"use fewer starts (d = {d})")
     seed = _check_int(seed, "seed", 0, "0")
     dps = check_dps(dps)
     if isinstance(scale, bool) or not isinstance(scale, (int, float)) or not scale > 0 or not np.isfinite(scale):

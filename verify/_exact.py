@@ -37,7 +37,7 @@ from sympy.core.evalf import PrecisionExhausted
 from sympy.polys.rings import PolyElement, ring
 
 from ._errors import InputError
-from ._numbers import check_dps, to_fraction
+from ._numbers import GUARD_DPS, check_dps, to_fraction
 from ._problem import Problem
 
 __all__ = ["ExactLandscape", "MAX_EXACT_POINTS"]
@@ -377,7 +377,7 @@ class ExactLandscape:
         loss, grad, hess = self._compute(theta, 2)
         assert hess is not None
         d = self._d
-        numbers = _numeric([loss, *grad, *hess], dps)
+        numbers = _numeric([loss, *grad, *hess], dps + GUARD_DPS)   # guard digits: correct to dps digits
         return numbers[0], tuple(numbers[1:d + 1]), sympy.ImmutableMatrix(d, d, numbers[d + 1:])
 
     # ------------------------------------------------------------------ dispatch

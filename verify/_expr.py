@@ -102,7 +102,18 @@ def expression_from_doc(doc: dict[str, Any], *, name: str = "expression") -> Exp
     table = doc["expression"]
     if not isinstance(table, dict) or "loss" not in table or "params" not in table:
         raise InputError("expression", table, "give loss = \"(x*y - 1)**2 + y**2\" and params = [\"x\", \"y\"]")
-    return ExprLandscape(table["loss"], table["params"], name=str(doc.get("name", table.get("name", name))))
+    unknown = sorted(set(table) - {"loss", "params", "name"})
+    if unknown:
+        raise InputError(f"expression.{unknown[0]}", table[unknown[0]], "unknown key; [expression] takes loss, "
+                                                                       "params, name")
+    extra = sorted(set(doc) - {"expression", "name", "instance"})
+    if extra:
+        raise InputError(extra[0], doc[extra[0]], "unknown table; a formula file has [expression] (and name, "
+                                                  "[instance]), not the tables of a network problem")
+    label = doc.get("name", table.get("name", name))
+    if not isinstance(label, str) or len(label) > 200:
+        raise InputError("name", label, "must be a string of at most 200 characters")
+    return ExprLandscape(table["loss"], table["params"], name=label)
 
 
 def _check_len(theta: Sequence[Any], d: int) -> None:

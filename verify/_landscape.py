@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Any, Literal, Sequence, Union
+from typing import Any, Callable, Literal, Sequence, Union
 
 import mpmath
 import numpy as np
@@ -90,7 +90,7 @@ def _mp_strings(ctx: Any, values: Sequence[Any], dps: int) -> tuple[str, ...]:
 
 
 def evaluate(problem: Problem, theta: Sequence[object] | None = None, *, tier: Tier = "np",
-             dps: int = 30, member: int = 0) -> LandscapePoint:
+             dps: int = 30, member: int = 0, progress: Callable[[str, float], None] | None = None) -> LandscapePoint:
     """Evaluate the landscape at ``theta`` (default: the problem's initial parameters).
 
     Parameters
@@ -103,7 +103,11 @@ def evaluate(problem: Problem, theta: Sequence[object] | None = None, *, tier: T
         Significant digits of the reported numbers in the mp and exact tiers.
     member : int, keyword-only
         Which ensemble member to evaluate when ``theta`` is not given.
+    progress : callable, keyword-only
+        Called with (phase, fraction done) as the mp and exact tiers pass their phases (loss and
+        gradient, Hessian, eigenvalues), which at thousands of digits take seconds to minutes.
     """
+    report = progress if progress is not None else (lambda phase, f: None)
     tier = _check_tier(tier)  # type: ignore[assignment]
     dps = check_dps(dps)
     if theta is None:
@@ -124,7 +128,9 @@ def evaluate(problem: Problem, theta: Sequence[object] | None = None, *, tier: T
     ctx.dps = dps + GUARD_DPS
     if tier == "mp":
         mland = landscape(problem, tier="mp", dps=dps)
+        report("loss and gradient", 0.0)
         loss_v, grad_v = mland.loss_and_grad(exact_theta)
+        report("Hessian", 0.15)
         hess_v = mland.hessian(exact_theta)
         ctx = mland.ctx
         loss_m = loss_v
@@ -132,12 +138,15 @@ def evaluate(problem: Problem, theta: Sequence[object] | None = None, *, tier: T
         H = ctx.matrix(hess_v)
     else:
         eland = landscape(problem, tier="exact")
-        loss_e, grad_e, hess_e = eland.evaluate(exact_theta, dps + GUARD_DPS)
+        report("exact loss, gradient and Hessian", 0.0)
+        loss_e, grad_e, hess_e = eland.evaluate(exact_theta, dps)
         loss_m = ctx.mpf(str(loss_e))
         grad_m = [ctx.mpf(str(g)) for g in grad_e]
         H = ctx.matrix([[ctx.mpf(str(hess_e[i, j])) for j in range(d)] for i in range(d)])
     Hs = (H + H.T) / 2
+    report("Hessian eigenvalues", 0.5)
     eig_m = sorted(ctx.eigsy(Hs, eigvals_only=True)) if d > 0 else []
+    report("done", 1.0)
     gnorm = ctx.sqrt(ctx.fsum(g * g for g in grad_m))
     return LandscapePoint(str(tier), dps, d, theta_str, _mp_strings(ctx, [loss_m], dps)[0],
                           _mp_strings(ctx, grad_m, dps), _mp_strings(ctx, [gnorm], dps)[0],

@@ -8,6 +8,7 @@ from functools import cached_property
 
 from ._activations import DEFAULT_SLOPE, ActivationInfo, activation_info
 from ._errors import InputError
+from ._limits import MAX_LAYERS, MAX_PARAMS
 from ._numbers import to_fraction
 
 __all__ = ["Network", "LayerSlices"]
@@ -71,6 +72,11 @@ class Network:
         for w in widths:
             if isinstance(w, bool) or not isinstance(w, int) or w < 1:
                 raise InputError("network.widths", list(widths), "every width must be a positive integer")
+        if len(widths) > MAX_LAYERS + 1:
+            raise InputError("network.widths", f"{len(widths)} widths", f"at most {MAX_LAYERS} layers")
+        if self.n_params > MAX_PARAMS:
+            raise InputError("network.widths", list(widths), f"the network has {self.n_params} parameters; the "
+                                                             f"suite handles at most {MAX_PARAMS}: use smaller widths")
         activation_info(self.activation)
         slope = to_fraction(self.slope, "network.slope")
         if self.activation == "leaky_relu" and not (0 <= slope < 1):

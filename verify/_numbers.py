@@ -8,10 +8,12 @@ from typing import Union
 
 from ._errors import InputError
 
-__all__ = ["Exact", "to_fraction", "ExactLike", "MIN_DPS", "GUARD_DPS", "check_dps"]
+__all__ = ["Exact", "to_fraction", "ExactLike", "MIN_DPS", "MAX_DPS", "GUARD_DPS", "check_dps"]
 
 #: the fewest decimal digits a high-precision computation may be asked for
 MIN_DPS = 5
+#: the most decimal digits a high-precision computation may be asked for
+MAX_DPS = 10_000
 #: guard digits added to the working precision of the mp tier and of exact evaluation
 GUARD_DPS = 10
 
@@ -20,10 +22,17 @@ def check_dps(dps: object, field: str = "dps") -> int:
     """Validate a precision in decimal digits."""
     if isinstance(dps, bool) or not isinstance(dps, int) or dps < MIN_DPS:
         raise InputError(field, dps, f"use an integer of at least {MIN_DPS} decimal digits, e.g. 30")
+    if dps > MAX_DPS:
+        raise InputError(field, dps, f"at most {MAX_DPS} decimal digits: the suite bounds high-precision work "
+                                     "(30 to 100 digits confirm float64 results)")
     return dps
 
 Exact = Fraction
 ExactLike = Union[int, str, Fraction]
+
+#: longest text of one exact number (characters), and the largest |decimal exponent| ("1e-300")
+MAX_NUMBER_CHARS = 4_000
+MAX_DECIMAL_EXPONENT = 4_000
 
 _DECIMAL = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
 _RATIO = re.compile(r"^[+-]?\d+\s*/\s*[+-]?\d+$")
@@ -47,6 +56,9 @@ def to_fraction(value: object, field: str) -> Fraction:
     if isinstance(value, Fraction):
         return value
     if isinstance(value, int):
+        if value.bit_length() > 4 * MAX_NUMBER_CHARS:
+            raise InputError(field, f"an integer of {value.bit_length()} bits",
+                             f"at most {4 * MAX_NUMBER_CHARS} bits per number")
         return Fraction(value)
     if isinstance(value, float):
         if value != value or value in (float("inf"), float("-inf")):
@@ -54,13 +66,24 @@ def to_fraction(value: object, field: str) -> Fraction:
         return Fraction(value)
     if isinstance(value, str):
         text = value.strip().replace("_", "")
-        if _DECIMAL.match(text):
-            return Fraction(text)
-        if _RATIO.match(text):
-            num, den = (part.strip() for part in text.split("/"))
-            if int(den) == 0:
-                raise InputError(field, value, "has a zero denominator: give a finite rational")
-            return Fraction(int(num), int(den))
+        if len(text) > MAX_NUMBER_CHARS:
+            raise InputError(field, f"a number of {len(text)} characters",
+                             f"at most {MAX_NUMBER_CHARS} characters per number")
+        try:
+            if _DECIMAL.match(text):
+                exponent = text.lower().partition("e")[2]
+                if exponent and abs(int(exponent)) > MAX_DECIMAL_EXPONENT:
+                    raise InputError(field, value, f"has a decimal exponent beyond +-{MAX_DECIMAL_EXPONENT}")
+                return Fraction(text)
+            if _RATIO.match(text):
+                num, den = (part.strip() for part in text.split("/"))
+                if int(den) == 0:
+                    raise InputError(field, value, "has a zero denominator: give a finite rational")
+                return Fraction(int(num), int(den))
+        except (ValueError, OverflowError) as exc:
+            if isinstance(exc, InputError):
+                raise
+            raise InputError(field, value, f"cannot be read as an exact number ({exc})") from None
         raise InputError(
             field, value,
             "is not an exact number: write an integer, a decimal (\"0.1\") or a ratio (\"-1/2\")",

@@ -13,6 +13,7 @@ import numpy as np
 import sympy
 
 from ._errors import InputError
+from ._limits import check_memory, ensemble_bytes
 from ._network import Network
 from ._numbers import to_fraction
 from ._safe_expr import parse_expression
@@ -229,27 +230,40 @@ class Init:
 
     def thetas(self, network: Network) -> np.ndarray:
         """float64 initial parameters of shape (E, d)."""
-        return np.array([[float(c) for c in m] for m in self.exact_members(network)], dtype=np.float64).reshape(
-            self.ensemble, network.n_params)
+        if self.scheme == "explicit":
+            assert self.theta is not None
+            return np.array([[float(c) for c in self.theta]], dtype=np.float64)
+        return self._draw(network)
+
+    def _draw(self, network: Network) -> np.ndarray:
+        d = network.n_params
+        rng = np.random.default_rng(self.seed)
+        if self.scheme == "normal":
+            return rng.normal(0.0, float(self.scale), size=(self.ensemble, d))
+        if self.scheme == "uniform":
+            return rng.uniform(-float(self.scale), float(self.scale), size=(self.ensemble, d))
+        arr = np.zeros((self.ensemble, d))
+        for layer in network.layers:
+            bound = (6.0 / (layer.fan_in + layer.fan_out)) ** 0.5
+            n = layer.weight.stop - layer.weight.start
+            arr[:, layer.weight] = rng.uniform(-bound, bound, size=(self.ensemble, n))
+        return arr
 
     def exact_members(self, network: Network) -> tuple[tuple[Fraction, ...], ...]:
         """Exact initial parameters of every member (a float draw is taken at its exact value)."""
-        d = network.n_params
         if self.scheme == "explicit":
             assert self.theta is not None
             return (self.theta,)
-        rng = np.random.default_rng(self.seed)
-        if self.scheme == "normal":
-            arr = rng.normal(0.0, float(self.scale), size=(self.ensemble, d))
-        elif self.scheme == "uniform":
-            arr = rng.uniform(-float(self.scale), float(self.scale), size=(self.ensemble, d))
-        else:
-            arr = np.zeros((self.ensemble, d))
-            for layer in network.layers:
-                bound = (6.0 / (layer.fan_in + layer.fan_out)) ** 0.5
-                n = layer.weight.stop - layer.weight.start
-                arr[:, layer.weight] = rng.uniform(-bound, bound, size=(self.ensemble, n))
-        return tuple(tuple(Fraction(float(c)) for c in row) for row in arr)
+        return tuple(tuple(Fraction(float(c)) for c in row) for row in self._draw(network))
+
+    def exact_member(self, network: Network, member: int) -> tuple[Fraction, ...]:
+        """Exact initial parameters of one member (without converting the others)."""
+        if not 0 <= member < self.ensemble:
+            raise InputError("member", member, f"choose a member in 0 .. {self.ensemble - 1}")
+        if self.scheme == "explicit":
+            assert self.theta is not None
+            return self.theta
+        return tuple(Fraction(float(c)) for c in self._draw(network)[member])
 
     def spec(self) -> dict[str, Any]:
         if self.scheme == "explicit":
@@ -304,6 +318,9 @@ class Problem:
                                  f"the network {net.describe()} has {net.n_params} parameters "
                                  f"({', '.join(net.param_names()[:6])}{', ...' if net.n_params > 6 else ''}): "
                                  f"give exactly {net.n_params}")
+        if self.init.scheme != "explicit":
+            check_memory("init.ensemble", self.init.ensemble, ensemble_bytes(self.init.ensemble, net.n_params),
+                         f"draw fewer members (d = {net.n_params})")
         # target values must be finite and real at the data (cheap check at 30 digits)
         self._check_target_finite()
 
@@ -330,10 +347,7 @@ class Problem:
 
     def initial_exact(self, member: int = 0) -> tuple[Fraction, ...]:
         """Exact initial parameters of one ensemble member."""
-        members = self.init.exact_members(self.network)
-        if not 0 <= member < len(members):
-            raise InputError("member", member, f"choose a member in 0 .. {len(members) - 1}")
-        return members[member]
+        return self.init.exact_member(self.network, member)
 
     def with_theta(self, theta: Sequence[object]) -> Problem:
         """The same problem started at explicit exact parameters."""
@@ -483,23 +497,47 @@ def problem_from_dict(doc: dict[str, Any], *, name: str = "problem") -> Problem:
     return Problem(network=network, data=data, target=target, factor=factor, init=init, name=pname)
 
 
+#: largest input file read (bytes)
+MAX_FILE_BYTES = 50_000_000
+
+
+def parse_toml(text: str, *, field: str = "problem file", name: str = "problem") -> dict[str, Any]:
+    """TOML text to a dict; floats are kept as their decimal text (read exactly later)."""
+    try:
+        return tomllib.loads(text, parse_float=str)
+    except tomllib.TOMLDecodeError as exc:
+        raise InputError(field, name, f"is not valid TOML ({exc}): fix the syntax") from None
+    except RecursionError:
+        raise InputError(field, name, "nests arrays or tables too deeply: flatten the file") from None
+    except (ValueError, OverflowError, MemoryError) as exc:
+        raise InputError(field, name, f"cannot be read as TOML ({type(exc).__name__}: {exc})") from None
+
+
+def read_toml(path: str | Path, *, field: str = "FILE", what: str = "problem file") -> dict[str, Any]:
+    """Read a TOML file as untrusted data: a missing or unreadable file, bytes that are not UTF-8,
+    a file larger than ``MAX_FILE_BYTES`` or invalid TOML are an InputError naming ``field``."""
+    p = Path(path)
+    if not p.is_file():
+        raise InputError(field, str(path), f"no such {what}: give the path of a .toml {what}")
+    try:
+        size = p.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise InputError(field, str(path), f"is {size} bytes; a {what} has at most {MAX_FILE_BYTES}")
+        raw = p.read_bytes()
+    except OSError as exc:
+        raise InputError(field, str(path), f"cannot be read ({exc.__class__.__name__}): check the path") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError(field, str(path), f"is not UTF-8 text (byte {exc.start}): save it as UTF-8") from None
+    return parse_toml(text, field=field, name=str(path))
+
+
 def parse_problem(text: str, *, name: str = "problem") -> Problem:
     """Read a problem from TOML text; numbers are read exactly (TOML floats at their decimal text)."""
-    try:
-        doc = tomllib.loads(text, parse_float=str)
-    except tomllib.TOMLDecodeError as exc:
-        raise InputError("problem file", name, f"is not valid TOML ({exc}): fix the syntax") from None
-    return problem_from_dict(doc, name=name)
+    return problem_from_dict(parse_toml(text, name=name), name=name)
 
 
 def load_problem(path: str | Path) -> Problem:
     """Read a problem file (TOML). See the README for the format."""
-    p = Path(path)
-    if not p.is_file():
-        raise InputError("FILE", str(path), "no such problem file: give the path of a .toml problem file")
-    try:
-        text = p.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError("FILE", str(path),
-                         f"cannot be read ({exc.__class__.__name__}): give a UTF-8 text file") from None
-    return parse_problem(text, name=p.stem)
+    return problem_from_dict(read_toml(path), name=Path(path).stem)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
 import time
 from typing import TextIO
 
@@ -46,3 +47,40 @@ class ProgressBar:
     def close(self) -> None:
         if self.drawn:
             self(1.0)
+
+    def phases(self, base: str) -> _Ticker:
+        """A callable ``(phase, fraction)`` that also redraws twice a second in between, with the
+        elapsed time, for work that advances in a few long phases; use it as a context manager."""
+        return _Ticker(self, base)
+
+
+class _Ticker:
+    def __init__(self, bar: ProgressBar, base: str) -> None:
+        self.bar = bar
+        self.base = base
+        self.fraction = 0.0
+        self.lock = threading.Lock()
+        self.done = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def __call__(self, phase: str, fraction: float) -> None:
+        with self.lock:
+            self.bar.label = f"{self.base}: {phase:<32}"
+            self.fraction = fraction
+            self.bar(min(fraction, 0.999))
+
+    def _run(self) -> None:
+        while not self.done.wait(0.5):
+            with self.lock:
+                self.bar(min(self.fraction, 0.999))
+
+    def __enter__(self) -> _Ticker:
+        if self.bar.enabled:
+            self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.done.set()
+        if self.thread.is_alive():
+            self.thread.join()
+        self.bar.close()

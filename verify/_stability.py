@@ -53,6 +53,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from ._errors import InputError
+from ._limits import check_memory, ensemble_bytes
 
 __all__ = ["MinimumStability", "Lyapunov", "PreimageMeasure", "Nonsingularity", "gd_stability", "sgd_lyapunov",
            "minimum_stability", "sample_minima", "NearMinimumRun",
@@ -480,6 +481,7 @@ def sample_minima(source: Source, *, starts: int = 32, seed: int = 0, scale: flo
     t1 = _positive("t1", t1)
     land = _np_land(source)
     d = land.n_params
+    check_memory("starts", starts, ensemble_bytes(starts, d), f"use fewer starts (d = {d})")
     X0 = np.random.default_rng(seed).normal(0.0, scale, size=(starts, d))
     res = solve_flow(land, X0, t1=t1, checkpoints=2)
     pts = []
