@@ -164,7 +164,8 @@ class Instance:
     def __post_init__(self) -> None:
         if self.theta0 is not None:
             if isinstance(self.theta0, (str, bytes)) or not hasattr(self.theta0, "__len__"):
-                raise InputError("instance.theta0", self.theta0, "give a list of exact numbers such as [\"1/2\", \"-1\"]")
+                raise InputError("instance.theta0", self.theta0,
+                                 "give a list of exact numbers such as [\"1/2\", \"-1\"]")
             d = getattr(self.source, "n_params", None)
             if d is not None and len(self.theta0) != d:
                 names = _param_names(self.source)
@@ -260,12 +261,12 @@ class Instance:
         return cls(source, None if theta0 is None else tuple(theta0), params)
 
     @classmethod
-    def load(cls, path: str | Path) -> Instance:
+    def load(cls, path: str | Path, *, field: str = "--problem") -> Instance:
         """Read an instance file (a problem or formula file, with an optional [instance] table)."""
         from ._problem import read_toml
 
         p = Path(path)
-        doc = read_toml(p, field="--problem", what="problem or instance file")
+        doc = read_toml(p, field=field, what="problem or instance file")
         return cls.from_dict(doc, name=p.stem)
 
 

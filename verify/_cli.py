@@ -25,6 +25,7 @@ vectorized over ensembles).
 
 _EPILOG = """\
 examples:
+  verify validate examples/tanh-1-2-1.toml   # read a problem file as data; say what it holds
   verify landscape examples/tanh-1-2-1.toml
   verify landscape examples/tanh-1-2-1.toml --tier exact --dps 40 --json
   verify critical examples/saddle-xy.toml --certify
@@ -178,6 +179,17 @@ def _parser() -> argparse.ArgumentParser:
     co.add_argument("--seed", type=int, default=None, help="seed of the search (default: derandomized or 0)")
     co.add_argument("--out", metavar="DIR", default="reports", help="where counterexamples and run records go")
     co.add_argument("--json", action="store_true", help="print a JSON list of results")
+
+    va = sub.add_parser(
+        "validate", help="read a problem, formula or instance file as data and say what it holds",
+        description="Read a problem file, a formula file ([expression] table) or an instance file (either, with an "
+                    "[instance] table) and check every field, as every other command does before it computes. "
+                    "Nothing in the file is run: expressions are parsed against a whitelist and numbers are read "
+                    "exactly. Prints what the file holds and the float64 loss at its start.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="exit codes: 0 the file is valid; 2 it is not (one line naming the field, the value and the fix).")
+    va.add_argument("file", metavar="FILE", help="problem, formula or instance file (TOML)")
+    va.add_argument("--json", action="store_true", help="print one JSON object")
 
     from ._run import add_parsers as _add_run_parsers
 
@@ -381,7 +393,6 @@ def _table(point: Any, problem: Any) -> str:
 def _cmd_landscape(args: argparse.Namespace) -> int:
     from ._landscape import evaluate
     from ._problem import load_problem
-
     from ._progress import ProgressBar
 
     problem = load_problem(args.file)
@@ -530,10 +541,53 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
     return run(args)
 
 
+def _cmd_validate(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from ._claims import Instance
+    from ._expr import ExprLandscape
+    from ._np import NpLandscape
+
+    inst = Instance.load(args.file, field="FILE")
+    src = inst.source
+    out: dict[str, Any] = {"file": args.file, "valid": True, **inst.describe()}
+    if isinstance(src, ExprLandscape):
+        out["kind"] = "formula"
+        out["n_params"] = src.n_params
+        land: Any = src.np()
+        start = inst.theta0
+    else:
+        out["kind"] = "problem"
+        out["n_params"] = src.n_params
+        out["data_points"] = src.data.n if src.data.interval is None else None
+        out["init"] = src.init.spec()
+        land = NpLandscape(src)
+        start = inst.theta0 if inst.theta0 is not None else src.initial_exact(0)
+    if start is not None:
+        with np.errstate(all="ignore"):
+            out["loss_at_start"] = float(land.loss(np.array([float(v) for v in start])))
+    if args.json:
+        print(json.dumps(out, indent=2))
+    else:
+        what = (f"formula with {out['n_params']} parameters" if out["kind"] == "formula"
+                else f"problem: {src.network.describe()} network, d = {out['n_params']}")
+        print(f"{args.file}: valid {what}")
+        for key, value in out.items():
+            if key not in ("file", "valid", "kind", "name"):
+                print(f"  {key}: {value}")
+    return 0
+
+
+def _cmd_stability(args: argparse.Namespace) -> int:
+    from . import _stability
+
+    return int(_stability.run(args))
+
+
 _COMMANDS = {"landscape": _cmd_landscape, "flow": _cmd_flow, "descent": _cmd_descent, "critical": _cmd_critical,
              "list": _cmd_list, "check": _cmd_check, "conjecture": _cmd_conjecture, "reproduce": _cmd_reproduce}
 _COMMANDS.update({"run": lambda args: _run_cmd("cmd_run", args), "report": lambda args: _run_cmd("cmd_report", args)})
-_COMMANDS["stability"] = lambda args: __import__("verify._stability", fromlist=["run"]).run(args)
+_COMMANDS.update({"stability": _cmd_stability, "validate": _cmd_validate})
 
 
 def _run_cmd(name: str, args: argparse.Namespace) -> int:
@@ -552,7 +606,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return _COMMANDS[args.command](args)
     except InputError as exc:
-        print(f"verify: error: {exc}", file=sys.stderr)
+        print("verify: error: " + " ".join(str(exc).split()), file=sys.stderr)   # always one line
         return EXIT_USAGE
     except KeyboardInterrupt:
         print("verify: interrupted", file=sys.stderr)

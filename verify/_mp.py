@@ -464,18 +464,9 @@ class MpLandscape:
         self._X: list[Vec] = [[_fraction_mpf(ctx, p[j]) for p in pts] for j in range(dim)]
         columns: list[Vec] = [[] for _ in range(self._m)]
         if target.polynomial:
-            polys = [sympy.Poly(e, *target.symbols) for e in target.sympy_exprs]
-            terms = [[(monom, Fraction(int(c.p), int(c.q))) for monom, c in poly.terms()] for poly in polys]
-            for p in pts:
-                for o, tt in enumerate(terms):
-                    total = Fraction(0)
-                    for monom, coeff in tt:
-                        term = coeff
-                        for xi, e in zip(p, monom):
-                            if e:
-                                term *= xi ** e
-                        total += term
-                    columns[o].append(_fraction_mpf(ctx, total))
+            for o, values in enumerate(target.polynomial_values(pts)):
+                columns[o] = [ctx.make_mpf(libmp.from_rational(int(v.numerator), int(v.denominator), ctx.prec, _RAW))
+                              for v in values]
         else:
             digits = ctx.dps + 5
             for p in pts:

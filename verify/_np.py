@@ -189,7 +189,7 @@ class NpLandscape:
         if p.data.interval is None:
             x = p.data.array
             if p.target.polynomial:
-                y = np.array([[float(sympy.Rational(v)) for v in p.target.exact(pt)] for pt in p.data.points])
+                y = np.array([[float(v) for v in col] for col in p.target.polynomial_values(p.data.points)]).T
             else:
                 y = self._target_np(x)
             w = np.full(p.data.n, self._factor / p.data.n)

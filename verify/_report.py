@@ -78,8 +78,12 @@ def read_records(path: str | Path) -> list[dict[str, Any]]:
             continue
         try:
             rec = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise InputError("RUNFILE", f"{path}:{k}", f"line {k} is not JSON ({exc.msg}): give a run file written "
+        except RecursionError:
+            raise InputError("RUNFILE", f"{path}:{k}", f"line {k} nests too deeply: give a run file written "
+                                                       "by verify run or verify check") from None
+        except (json.JSONDecodeError, ValueError) as exc:
+            msg = getattr(exc, "msg", str(exc))
+            raise InputError("RUNFILE", f"{path}:{k}", f"line {k} is not JSON ({msg}): give a run file written "
                                                        "by verify run or verify check") from None
         if not isinstance(rec, dict):
             raise InputError("RUNFILE", f"{path}:{k}", "each line must be a JSON object (a check record)")
@@ -90,8 +94,59 @@ def read_records(path: str | Path) -> list[dict[str, Any]]:
         if rec.get("schema", SCHEMA) != SCHEMA:
             raise InputError("RUNFILE", f"{path}:{k}", f"record schema {rec.get('schema')!r} is not {SCHEMA}: "
                                                        "render it with the verify version that wrote it")
+        problem = _record_problem(rec)
+        if problem:
+            raise InputError("RUNFILE", f"{path}:{k}", f"{problem}: give a run file written by verify run or "
+                                                       "verify check")
         records.append(rec)
     return records
+
+
+_NUMBER = (int, float)
+#: the JSON types of a record's fields (None allowed where the writer writes null)
+_FIELD_TYPES: dict[str, tuple[type, ...]] = {
+    "claim": (str,), "verdict": (str,), "reason": (str,), "instances": (int,), "undecided": (int,),
+    "rejected": (int,), "evidence": (list,), "claim_info": (dict,), "profile": (dict, str), "wall_s": _NUMBER,
+    "counterexample": (dict, type(None)), "provenance": (dict, type(None)), "run": (dict, type(None)),
+    "seed": (int, type(None)),
+}
+_CX_TYPES: dict[str, tuple[type, ...]] = {
+    "instance": (dict,), "instance_toml": (str,), "judgement": (dict,), "confirmations": (list,),
+    "confirmed": (bool,), "file": (str, type(None)), "replay": (str, type(None)),
+}
+
+
+def _record_problem(rec: dict[str, Any]) -> str | None:
+    """What is wrong with the shape of a check record, or None (records are untrusted data)."""
+    for key, types in _FIELD_TYPES.items():
+        if key in rec and (not isinstance(rec[key], types) or (isinstance(rec[key], bool) and bool not in types)):
+            return f"the record's {key!r} is a {type(rec[key]).__name__}"
+    if rec["verdict"] not in VERDICT_TEXT:
+        return f"the record's verdict {rec['verdict'][:40]!r} is not one of {', '.join(VERDICT_TEXT)}"
+    if not rec["claim"] or len(rec["claim"]) > 200:
+        return "the record's claim id must have 1 to 200 characters"
+    if not all(isinstance(e, dict) for e in rec["evidence"]):
+        return "the record's evidence must be a list of objects"
+    info = rec["claim_info"]
+    for key in ("title", "statement", "source", "method"):
+        if key in info and not isinstance(info[key], str):
+            return f"the record's claim_info.{key} is a {type(info[key]).__name__}"
+    if "hypotheses" in info and not (isinstance(info["hypotheses"], list)
+                                     and all(isinstance(h, str) for h in info["hypotheses"])):
+        return "the record's claim_info.hypotheses must be a list of strings"
+    cx = rec.get("counterexample")
+    if isinstance(cx, dict):
+        for key, types in _CX_TYPES.items():
+            if key in cx and not isinstance(cx[key], types):
+                return f"the record's counterexample.{key} is a {type(cx[key]).__name__}"
+        if not all(isinstance(c, dict) for c in cx.get("confirmations") or []):
+            return "the record's counterexample.confirmations must be a list of objects"
+    for key in ("provenance", "run", "profile"):
+        value = rec.get(key)
+        if isinstance(value, dict) and not all(isinstance(v, (str, int, float, bool, type(None), list))
+                                               for v in value.values()):
+            return f"the record's {key} must map names to plain values"
+    return None
 
 
 def _latest_per_claim(records: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -773,6 +828,18 @@ def render_report(run_file: str | Path, out_dir: str | Path = "reports") -> Rend
     """
     src = Path(run_file)
     records = read_records(src)
+    try:
+        return _render(src, records, Path(out_dir))
+    except InputError:
+        raise
+    except (TypeError, KeyError, AttributeError, ValueError, OverflowError, IndexError) as exc:
+        # records are untrusted data: a shape the checks above did not foresee is bad input, not a crash
+        what = f"{type(exc).__name__}: {exc}"
+        raise InputError("RUNFILE", str(src), f"a record has a field of an unexpected shape ({what}): give a run "
+                                              "file written by verify run or verify check") from None
+
+
+def _render(src: Path, records: list[dict[str, Any]], out_dir: Path) -> RenderedReport:
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     (out / "runs").mkdir(exist_ok=True)
@@ -803,7 +870,8 @@ def render_report(run_file: str | Path, out_dir: str | Path = "reports") -> Rend
         if cx and cx.get("instance_toml"):
             kind = "counterexample" if cx.get("confirmed") else "candidate"
             cx_file = f"{kind}.toml"
-            header = f"# {kind} for {rec['claim']}: {(cx.get('judgement') or {}).get('summary', '')}\n"
+            summary = str((cx.get("judgement") or {}).get("summary", ""))
+            header = " ".join(f"# {kind} for {rec['claim']}: {summary}".split()) + "\n"
             write(f"claims/{slug}/{cx_file}", header + str(cx["instance_toml"]))
         write(f"claims/{slug}/evidence.json",
               json.dumps({"claim": rec["claim"], "evidence": rec.get("evidence") or [],

@@ -613,8 +613,14 @@ def run(args: argparse.Namespace) -> int:
     if args.redraw:
         if not args.out:
             raise InputError("--redraw", True, "give the run's directory with --out DIR")
-        curves, config = load_curves(Path(args.out))
-        theta = np.load(Path(args.out) / "theta.npy")
+        try:
+            curves, config = load_curves(Path(args.out))
+            theta = np.load(Path(args.out) / "theta.npy", allow_pickle=False)   # data only, never pickles
+        except InputError:
+            raise
+        except (OSError, ValueError, KeyError, TypeError, json.JSONDecodeError) as exc:
+            raise InputError("--redraw", args.out, f"the run's files cannot be read ({type(exc).__name__}: {exc}): "
+                                                   "give the folder of a verify reproduce run") from None
         summary = write_outputs(Path(args.out), curves, theta, config, plot=True)
         print(json.dumps(summary, indent=1) if args.json else _summary_text(summary) + f"\n  outputs: {args.out}/")
         return 0

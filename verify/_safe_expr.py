@@ -142,7 +142,7 @@ class _Reader:
                 raise self.fail(node, f"an integer of more than {MAX_BITS} bits")
             return sympy.Integer(value)
         # a decimal literal: read exactly from its text (never through the float)
-        mantissa, _, exponent = seg.lower().partition("e")
+        exponent = seg.lower().partition("e")[2]
         if exponent and abs(int(exponent)) > 1000:
             raise self.fail(node, "a decimal exponent beyond +-1000")
         try:
@@ -222,13 +222,13 @@ class _Reader:
         if isinstance(node, ast.Compare):
             if len(node.ops) != 1:
                 raise self.fail(node, "chained comparisons are not supported: write (a < b) & (b < c)")
-            op = type(node.ops[0])
-            if op not in _COMPARE:
+            cmp = type(node.ops[0])
+            if cmp not in _COMPARE:
                 raise self.fail(node, "use < <= > >= (or Eq(a, b), Ne(a, b))")
             left, right = self.build(node.left, sub), self.build(node.comparators[0], sub)
             if not all(isinstance(v, sympy.Expr) for v in (left, right)):
                 raise self.fail(node, "comparisons are between numbers or expressions")
-            return _COMPARE[op](left, right)
+            return _COMPARE[cmp](left, right)
         if isinstance(node, ast.Tuple):
             return tuple(self.build(e, sub) for e in node.elts)
         if isinstance(node, ast.Call):
