@@ -30,7 +30,7 @@ from typing import Any, Callable, ClassVar
 import numpy as np
 
 from ._errors import InputError
-from ._trajectory import MESSAGES, Checkpoints, Costs, Events, Status, Trajectory, count_statuses
+from ._trajectory import MESSAGES, Checkpoints, Costs, Events, Status, Trajectory, check_checkpoints, count_statuses
 
 __all__ = ["Optimizer", "GD", "SGD", "Adam", "DescentResult", "run_descent", "Cycle", "find_cycle"]
 
@@ -471,7 +471,7 @@ def run_descent(landscape: Any, theta0: Any, *, step_size: Any, steps: int, opti
     if not isinstance(events, Events):
         raise InputError("events", events, "use Events(gtol=..., radius=..., loss_below=...)")
     steps = _int_at_least("steps", steps, 1)
-    checkpoints = _int_at_least("checkpoints", checkpoints, 1)
+    checkpoints = check_checkpoints(checkpoints)
     keep_last = _int_at_least("keep_last", keep_last, 0)
     sharpness = _bool("sharpness", sharpness)
     if progress is not None and not callable(progress):

@@ -33,6 +33,7 @@ from ._trajectory import (
     Status,
     StepControl,
     Trajectory,
+    check_checkpoints,
     checkpoint_times,
     count_statuses,
 )
@@ -283,8 +284,7 @@ def solve_flow(landscape: Any, theta0: Any, *, t1: float, solver: Solver | None 
         raise InputError("solver", solver, "use Dopri5(), Dop853() or Rodas4()")
     if isinstance(t1, bool) or not isinstance(t1, (int, float)) or not t1 > 0 or not np.isfinite(t1):
         raise InputError("t1", t1, "must be a positive, finite flow time")
-    if isinstance(checkpoints, bool) or not isinstance(checkpoints, int) or checkpoints < 1:
-        raise InputError("checkpoints", checkpoints, "must be a positive integer")
+    check_checkpoints(checkpoints)
     theta = np.array(theta0, dtype=np.float64, copy=True)
     single = theta.ndim == 1
     if single:

@@ -78,7 +78,7 @@ from mpmath import libmp
 
 from ._errors import InputError
 from ._numbers import to_fraction
-from ._trajectory import MESSAGES, Checkpoints, Costs, Events, Status, Trajectory, checkpoint_times
+from ._trajectory import MESSAGES, Checkpoints, Costs, Events, Status, Trajectory, check_checkpoints, checkpoint_times
 
 __all__ = ["solve_flow_mp", "METHODS"]
 
@@ -961,8 +961,7 @@ def solve_flow_mp(landscape: Any, theta0: Sequence[Any], *, t1: Any, rtol: Any =
     ctx, dps, d = _check_landscape(landscape)
     if not isinstance(events, Events):
         raise InputError("events", events, "give verify Events(gtol=..., radius=..., loss_below=...)")
-    if isinstance(checkpoints, bool) or not isinstance(checkpoints, int) or checkpoints < 1:
-        raise InputError("checkpoints", checkpoints, "must be a positive integer, e.g. 32")
+    check_checkpoints(checkpoints)
     if isinstance(max_steps, bool) or not isinstance(max_steps, int) or max_steps < 1:
         raise InputError("max_steps", max_steps, "must be a positive integer, e.g. 100000")
     if method not in METHODS:

@@ -179,6 +179,17 @@ def count_statuses(members: Sequence[Trajectory]) -> dict[str, int]:
     return out
 
 
+#: the most checkpoints a run records
+MAX_CHECKPOINTS = 100_000
+
+
+def check_checkpoints(n: object) -> int:
+    """Validate a number of checkpoints: an integer in 1 .. MAX_CHECKPOINTS."""
+    if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= MAX_CHECKPOINTS:
+        raise InputError("checkpoints", n, f"must be an integer from 1 to {MAX_CHECKPOINTS}, e.g. 32")
+    return n
+
+
 def checkpoint_times(t0: float, t1: float, n: int) -> np.ndarray:
     """Log-spaced checkpoint times in (t0, t1], dense near t0 and ending exactly at t1."""
     if n < 1:
