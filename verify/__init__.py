@@ -52,6 +52,7 @@ from ._stability import (
     sample_minima,
     sgd_lyapunov,
 )
+from ._tier import Tier
 from ._trajectory import Checkpoints, Costs, Events, Status, StepControl, Trajectory
 
 __version__ = "0.1.0"
@@ -89,6 +90,7 @@ __all__ = [
     "Rodas4",
     "Status",
     "StepControl",
+    "Tier",
     "Trajectory",
     "certify_critical_point",
     "classify",

@@ -52,6 +52,7 @@ from typing import Any, Callable, ClassVar, Sequence
 
 from ._errors import InputError
 from ._numbers import to_fraction
+from ._tier import Tier
 
 __all__ = [
     "PROFILES", "Profile", "get_profile", "Instance", "Judgement", "Claim", "Verdict", "CheckResult",
@@ -85,6 +86,11 @@ class Profile:
         past it, so the shrunk candidate is always a real violation).
     max_evidence : int
         Per-instance evidence records kept in the result.
+    confirm_attempts : int
+        Violating instances the engine tries to confirm (the shrunk one first, then the others
+        by most negative margin) before it settles for ``inconclusive``.
+    confirm_seconds : float
+        Wall-clock budget for those attempts (an attempt under way is finished).
     """
 
     name: str
@@ -94,20 +100,23 @@ class Profile:
     derandomize: bool
     shrink_seconds: float
     max_evidence: int
+    confirm_attempts: int = 4
+    confirm_seconds: float = 300.0
 
     def to_json(self) -> dict[str, Any]:
         return {"name": self.name, "max_examples": self.max_examples, "horizon": self.horizon, "dps": self.dps,
                 "derandomize": self.derandomize, "shrink_seconds": self.shrink_seconds,
-                "max_evidence": self.max_evidence}
+                "max_evidence": self.max_evidence, "confirm_attempts": self.confirm_attempts,
+                "confirm_seconds": self.confirm_seconds}
 
 
 PROFILES: dict[str, Profile] = {
     "quick": Profile("quick", max_examples=15, horizon=0.5, dps=25, derandomize=True, shrink_seconds=20.0,
-                     max_evidence=50),
+                     max_evidence=50, confirm_attempts=3, confirm_seconds=120.0),
     "ci": Profile("ci", max_examples=40, horizon=1.0, dps=30, derandomize=True, shrink_seconds=60.0,
-                  max_evidence=100),
+                  max_evidence=100, confirm_attempts=4, confirm_seconds=300.0),
     "thorough": Profile("thorough", max_examples=400, horizon=10.0, dps=50, derandomize=False,
-                        shrink_seconds=600.0, max_evidence=400),
+                        shrink_seconds=600.0, max_evidence=400, confirm_attempts=8, confirm_seconds=1800.0),
 }
 """The named profiles: ``quick`` (a look), ``ci`` (the CI and ``tox -e verify`` setting,
 derandomized), ``thorough`` (more instances, longer horizons, more digits)."""
@@ -286,11 +295,20 @@ class Judgement:
         ``series`` (``{"t": [...], "loss": [...], "theta_norm": [...], "grad_norm": [...]}``),
         ``spectrum`` (Hessian eigenvalues), ``outcome`` (a category for histograms), which
         reports draw.
+    restart : tuple of Fraction or None
+        A late state of the experiment (e.g. a flow's state at the last checkpoint), exact. For a
+        claim that quantifies over all starts (``Claim.restartable``), the engine may confirm a
+        violation on the instance that starts there, when the full experiment from the original
+        start cannot be replayed at higher precision; the record says so.
+    restart_note : str
+        Where the restart state comes from ("the float64 flow's state at t = 1e6").
     """
 
     margin: Any
     summary: str = ""
     evidence: Mapping[str, Any] = field(default_factory=dict)
+    restart: tuple[Fraction, ...] | None = None
+    restart_note: str = ""
 
     @property
     def decided(self) -> bool:
@@ -325,7 +343,10 @@ class Judgement:
         return f
 
     def to_json(self) -> dict[str, Any]:
-        return {"margin": self.margin_text(), "summary": self.summary, "evidence": _jsonable(dict(self.evidence))}
+        out = {"margin": self.margin_text(), "summary": self.summary, "evidence": _jsonable(dict(self.evidence))}
+        if self.restart is not None:
+            out["restart_note"] = self.restart_note
+        return out
 
 
 def _jsonable(obj: Any) -> Any:
@@ -363,9 +384,16 @@ def _jsonable(obj: Any) -> Any:
 class Claim(abc.ABC):
     """A claim: a statement, its hypotheses, how to draw instances, judge one and confirm it.
 
-    Subclasses set the class attributes and implement ``instances`` and ``judge``;
-    ``check_hypotheses`` (default: all hold) and ``confirm`` (default: no higher-precision
-    check, so a violation stays ``inconclusive``) are optional.
+    Subclasses set the class attributes, implement ``instances``, and state the experiment
+    that judges one instance **once**, as :meth:`experiment` (instance, profile, tier): the
+    engine runs it in ``Tier.float64()`` to search and at ``Tier.mp(profile.dps)`` and
+    ``Tier.mp(2 * profile.dps)`` (or ``Tier.exact()`` when ``exact = True``) to confirm a
+    violation, so the confirmation replays the same experiment. ``check_hypotheses``
+    (default: all hold) is optional.
+
+    The older form, a float64 :meth:`judge` and a separate :meth:`confirm`, keeps working: a
+    claim that overrides ``judge`` is judged by it, and confirmed by its own ``confirm`` (or,
+    without one, a violation stays ``inconclusive``).
 
     Attributes
     ----------
@@ -381,6 +409,13 @@ class Claim(abc.ABC):
         The hypotheses an instance must satisfy.
     method : str
         How an instance is judged and confirmed, with tolerances (for reports).
+    exact : bool
+        The experiment is algebraic: confirm it once in ``Tier.exact()`` instead of at two
+        precisions.
+    restartable : bool
+        The claim quantifies over all starts theta0 of its landscapes, so an instance that
+        starts at a late state of another instance's experiment (``Judgement.restart``) is an
+        instance too (see :func:`check`).
     """
 
     id: ClassVar[str] = ""
@@ -389,6 +424,8 @@ class Claim(abc.ABC):
     source: ClassVar[str] = ""
     hypotheses: ClassVar[tuple[str, ...]] = ()
     method: ClassVar[str] = ""
+    exact: ClassVar[bool] = False
+    restartable: ClassVar[bool] = False
 
     @abc.abstractmethod
     def instances(self, profile: Profile) -> Any:
@@ -398,13 +435,27 @@ class Claim(abc.ABC):
         """None when the instance satisfies the hypotheses, else which one it violates and why."""
         return None
 
-    @abc.abstractmethod
+    def experiment(self, instance: Instance, profile: Profile, tier: Tier) -> Judgement:
+        """The judgement of one instance, written once for every tier (see the class notes)."""
+        raise NotImplementedError
+
+    @property
+    def tier_neutral(self) -> bool:
+        """Whether the claim states its experiment once (overrides :meth:`experiment`)."""
+        return type(self).experiment is not Claim.experiment
+
     def judge(self, instance: Instance, profile: Profile) -> Judgement:
-        """The cheap (float64) judgement of one instance."""
+        """The cheap (float64) judgement of one instance: the experiment in float64."""
+        if not self.tier_neutral:
+            raise NotImplementedError(f"{type(self).__name__} defines neither experiment() nor judge()")
+        return self.experiment(instance, profile, Tier.float64())
 
     def confirm(self, instance: Instance, profile: Profile, dps: int) -> Judgement:
-        """The judgement at ``dps`` digits (or exactly); by default not available."""
-        raise NotImplementedError
+        """The judgement at ``dps`` digits: the experiment in ``Tier.mp(dps)`` (``Tier.exact()``
+        for an exact claim); not available for a claim with only a float64 ``judge``."""
+        if not self.tier_neutral:
+            raise NotImplementedError
+        return self.experiment(instance, profile, Tier.exact() if self.exact else Tier.mp(dps))
 
     def describe(self) -> dict[str, Any]:
         return {"id": self.id, "title": self.title, "statement": self.statement, "source": self.source,
@@ -434,7 +485,9 @@ class Counterexample:
     """A confirmed (or unconfirmed) violation: the shrunk instance and its judgements.
 
     ``file`` and ``replay`` are set when the instance was written out: ``replay`` is the one-line
-    command that judges that instance again.
+    command that judges that instance again. ``attempts`` lists every candidate the engine tried
+    to confirm and why each failed; ``note`` says when the instance is a restart from a late
+    state of the experiment on another instance. Confirmations at dps 0 are exact.
     """
 
     instance: Instance
@@ -443,12 +496,15 @@ class Counterexample:
     confirmed: bool
     file: str | None = None
     replay: str | None = None
+    attempts: tuple[Mapping[str, Any], ...] = ()
+    note: str = ""
 
     def to_json(self) -> dict[str, Any]:
         return {"instance": self.instance.describe(), "instance_toml": self.instance.to_toml(),
                 "judgement": self.judgement.to_json(),
                 "confirmations": [{"dps": d, **j.to_json()} for d, j in self.confirmations],
-                "confirmed": self.confirmed, "file": self.file, "replay": self.replay}
+                "confirmed": self.confirmed, "file": self.file, "replay": self.replay,
+                "attempts": [dict(a) for a in self.attempts], "note": self.note}
 
 
 @dataclass(frozen=True)
@@ -567,6 +623,8 @@ class _Search:
         self.undecided = 0
         self.rejected = 0
         self.first_violation: float | None = None
+        #: every violating instance judged (key -> (instance, judgement)), in the order found
+        self.violations: dict[str, tuple[Instance, Judgement]] = {}
 
     def judge(self, instance: Instance) -> Judgement:
         key = instance.key()
@@ -596,18 +654,29 @@ class _Search:
                 self.progress(self.judged, self.profile.max_examples)
         if isinstance(hit, BaseException):
             raise _JudgeFailed(instance, hit)
-        if hit.violated and self.first_violation is None:
-            self.first_violation = time.perf_counter()
+        if hit.violated:
+            if self.first_violation is None:
+                self.first_violation = time.perf_counter()
+            self.violations.setdefault(key, (instance, hit))
         return hit
 
 
-def _search(claim: Claim, profile: Profile, seed: int | None,
-            progress: Callable[[int, int], None] | None) -> tuple[_Search, BaseException | None]:
+def _derandomized_seed(claim: Claim) -> int:
+    name = claim.id or type(claim).__name__
+    return int(hashlib.sha256(f"verify derandomized search: {name}".encode()).hexdigest()[:8], 16)
+
+
+def _search(claim: Claim, profile: Profile, seed: int | None, progress: Callable[[int, int], None] | None,
+            state: _Search | None = None,
+            exclude: frozenset[str] = frozenset()) -> tuple[_Search, BaseException | None]:
+    """One Hypothesis search. ``exclude``: keys of violating instances whose confirmation
+    failed; they count as non-violating, so the search (and its shrinker) goes on to others."""
     from hypothesis import HealthCheck, Phase, Verbosity, given, settings, target
     from hypothesis import seed as hseed
     from hypothesis.errors import Unsatisfiable
 
-    state = _Search(claim, profile, progress)
+    state = _Search(claim, profile, progress) if state is None else state
+    state.first_violation = None
     strategy = claim.instances(profile)
 
     def probe(instance: Instance) -> None:
@@ -620,17 +689,20 @@ def _search(claim: Claim, profile: Profile, seed: int | None,
 
             reject()
         j = state.judge(instance)
+        if exclude and instance.key() in exclude:
+            return
         if j.decided:
             target(max(-1e300, min(1e300, -j.margin_float())), label="violation")
         if j.violated:
             raise _Violation(instance, j)
 
-    test = settings(max_examples=profile.max_examples, deadline=None, database=None,
-                    derandomize=seed is None and profile.derandomize, report_multiple_bugs=False,
-                    suppress_health_check=list(HealthCheck), verbosity=Verbosity.quiet, print_blob=False,
-                    phases=(Phase.explicit, Phase.generate, Phase.target, Phase.shrink))(given(strategy)(probe))
-    if seed is not None or not profile.derandomize:
-        test = hseed(0 if seed is None else seed)(test)
+    test = settings(max_examples=profile.max_examples, deadline=None, database=None, derandomize=False,
+                    report_multiple_bugs=False, suppress_health_check=list(HealthCheck), verbosity=Verbosity.quiet,
+                    print_blob=False, phases=(Phase.explicit, Phase.generate, Phase.target, Phase.shrink),
+                    )(given(strategy)(probe))
+    # derandomized: a seed derived from the claim's id alone (Hypothesis' own derandomization hashes
+    # the test function's source, so an edit of this engine would change every claim's instances)
+    test = hseed(_derandomized_seed(claim) if seed is None and profile.derandomize else (seed or 0))(test)
     failure: BaseException | None = None
     try:
         test()
@@ -642,17 +714,120 @@ def _search(claim: Claim, profile: Profile, seed: int | None,
 
 
 def _confirm(claim: Claim, instance: Instance, profile: Profile) -> tuple[tuple[tuple[int, Judgement], ...], str]:
-    """Judgements at profile.dps and twice that; the second item explains a failure."""
+    """Judgements at profile.dps and twice that (once, dps 0, for an exact claim); the second
+    item explains a failure."""
     out: list[tuple[int, Judgement]] = []
-    for dps in (profile.dps, 2 * profile.dps):
+    levels = (0,) if (claim.tier_neutral and claim.exact) else (profile.dps, 2 * profile.dps)
+    for dps in levels:
         try:
-            j = claim.confirm(instance, profile, dps)
+            j = claim.confirm(instance, profile, dps or profile.dps)
         except NotImplementedError:
             return tuple(out), "the claim has no higher-precision check"
         except Exception as exc:
-            return tuple(out), f"the confirmation at {dps} digits failed ({type(exc).__name__}: {exc})"
+            where = "in exact arithmetic" if dps == 0 else f"at {dps} digits"
+            return tuple(out), f"the confirmation {where} failed ({type(exc).__name__}: {exc})"
+        if not isinstance(j, Judgement):
+            return tuple(out), f"the confirmation returned {type(j).__name__}, not a Judgement"
         out.append((dps, j))
     return tuple(out), ""
+
+
+def _levels_text(confirmations: Sequence[tuple[int, Judgement]]) -> str:
+    if [d for d, _ in confirmations] == [0]:
+        return "in exact arithmetic"
+    return "at " + " and ".join(str(d) for d, _ in confirmations) + " digits"
+
+
+@dataclass(frozen=True)
+class _Attempt:
+    """One try at confirming a violation."""
+
+    instance: Instance
+    judgement: Judgement
+    confirmations: tuple[tuple[int, Judgement], ...]
+    confirmed: bool
+    why: str
+    note: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        return {"instance": self.instance.describe(), "float64_margin": self.judgement.margin_text(),
+                "summary": self.judgement.summary, "confirmed": self.confirmed, "why": self.why,
+                "note": self.note,
+                "confirmations": [{"dps": d, "margin": j.margin_text(), "summary": j.summary}
+                                  for d, j in self.confirmations]}
+
+
+def _attempt(claim: Claim, state: _Search, instance: Instance, judgement: Judgement,
+             profile: Profile) -> list[_Attempt]:
+    """Confirm one violation; where that is undecided and the claim is restartable, also the
+    instance that starts at the judgement's late state (one or two attempts)."""
+    confirmations, why = _confirm(claim, instance, profile)
+    confirmed = not why and all(j.violated for _, j in confirmations)
+    if not confirmed and not why:
+        held = [f"{'exact' if d == 0 else f'{d} digits'}: margin {j.margin_text()} ({j.summary})"
+                for d, j in confirmations if not j.violated]
+        why = "it did not survive the higher precision (" + "; ".join(held) + ")"
+    out = [_Attempt(instance, judgement, confirmations, confirmed, why)]
+    undecided = any(not j.decided for _, j in confirmations)
+    if confirmed or not claim.restartable or judgement.restart is None or not (undecided or why.startswith("the "
+                                                                                                       "conf")):
+        return out
+    try:
+        restarted = replace(instance, theta0=judgement.restart)
+    except InputError:
+        return out
+    if claim.check_hypotheses(restarted) is not None:
+        return out
+    try:
+        j2 = state.judge(restarted)
+    except _JudgeFailed:
+        return out
+    note = (f"restarted from {judgement.restart_note or 'a late state of the float64 experiment'} of the "
+            f"instance found: an instance of the claim too, since it quantifies over all starts")
+    if not j2.violated:
+        out.append(_Attempt(restarted, j2, (), False, "the restarted instance is not violated in float64", note))
+        return out
+    c2, why2 = _confirm(claim, restarted, profile)
+    ok2 = not why2 and all(j.violated for _, j in c2)
+    if not ok2 and not why2:
+        why2 = "it did not survive the higher precision (" + "; ".join(
+            f"{d} digits: margin {j.margin_text()}" for d, j in c2 if not j.violated) + ")"
+    out.append(_Attempt(restarted, j2, c2, ok2, why2, note))
+    return out
+
+
+def _confirm_some(claim: Claim, state: _Search, shrunk: _Violation, profile: Profile, seed: int | None,
+                  progress: Callable[[int, int], None] | None) -> list[_Attempt]:
+    """Try the shrunk violation, then the other violating instances seen, by most negative
+    margin; when none is left, search again with the failed ones counted as non-violating (so
+    the shrinker goes on to another violation). Stops at the first confirmed one, or when the
+    profile's attempts or seconds are spent."""
+    began = time.perf_counter()
+    attempts: list[_Attempt] = []
+    tried: set[str] = set()
+    queue: list[tuple[Instance, Judgement]] = [(shrunk.instance, shrunk.judgement)]
+    while True:
+        seen = {shrunk.instance.key()} | tried
+        queue += sorted((v for k, v in state.violations.items() if k not in seen and v not in queue),
+                        key=lambda v: v[1].margin_float())
+        while queue:
+            if len(attempts) >= profile.confirm_attempts or time.perf_counter() - began > profile.confirm_seconds:
+                return attempts
+            inst, j = queue.pop(0)
+            if inst.key() in tried:
+                continue
+            tried.add(inst.key())
+            attempts += _attempt(claim, state, inst, j, profile)
+            tried.update(a.instance.key() for a in attempts)
+            if attempts[-1].confirmed:
+                return attempts
+        if len(attempts) >= profile.confirm_attempts or time.perf_counter() - began > profile.confirm_seconds:
+            return attempts
+        _, again = _search(claim, profile, seed, progress, state=state, exclude=frozenset(tried))
+        if not isinstance(again, _Violation):
+            return attempts
+        shrunk = again
+        queue = [(again.instance, again.judgement)]
 
 
 def _write_counterexample(claim: Claim, cx: Counterexample, out_dir: Path | None, claim_ref: str) -> Counterexample:
@@ -730,21 +905,29 @@ def check(claim: Claim, *, profile: str | Profile | None = None, seed: int | Non
     decided = n - state.undecided
     cx = None
     if isinstance(failure, _Violation):
-        confirmations, why = _confirm(claim, failure.instance, prof)
-        confirmed = not why and all(j.violated for _, j in confirmations)
-        cx = _write_counterexample(claim, Counterexample(failure.instance, failure.judgement, confirmations,
-                                                         confirmed), out, ref)
-        if confirmed:
+        attempts = _confirm_some(claim, state, failure, prof, seed if instance is None else None,
+                                 progress) if instance is None else _attempt(claim, state, failure.instance,
+                                                                             failure.judgement, prof)
+        n, decided = state.judged, state.judged - state.undecided
+        won = next((a for a in attempts if a.confirmed), None)
+        shown = won if won is not None else attempts[0]
+        cx = _write_counterexample(claim, Counterexample(
+            shown.instance, shown.judgement, shown.confirmations, shown.confirmed,
+            attempts=tuple(a.to_json() for a in attempts), note=shown.note), out, ref)
+        tried = f"; {len(attempts)} candidates tried" if len(attempts) > 1 else ""
+        if won is not None:
             verdict = Verdict.COUNTEREXAMPLE
-            reason = (f"counterexample found among {n} instances ({where}), shrunk, and confirmed at "
-                      f"{' and '.join(str(d) for d, _ in confirmations)} digits: {failure.judgement.summary}")
+            how = "shrunk, and confirmed" if won is attempts[0] else "and confirmed (the shrunk candidate was not)"
+            restarted = f" ({won.note})" if won.note else ""
+            reason = (f"counterexample found among {n} instances ({where}{tried}), {how} "
+                      f"{_levels_text(won.confirmations)}{restarted}: {won.judgement.summary}")
         else:
             verdict = Verdict.INCONCLUSIVE
-            if not why:
-                held = [f"{d} digits: margin {j.margin_text()}" for d, j in confirmations if not j.violated]
-                why = "it did not survive the higher precision (" + "; ".join(held) + ")"
-            reason = (f"a violation in the float64 judgement ({failure.judgement.summary}) is not a "
-                      f"counterexample: {why}")
+            first = attempts[0]
+            more = (f"; {len(attempts) - 1} more candidate(s) tried, none confirmed ("
+                    + "; ".join(a.why for a in attempts[1:]) + ")") if len(attempts) > 1 else ""
+            reason = (f"a violation in the float64 judgement ({first.judgement.summary}) is not a "
+                      f"counterexample: {first.why}{more}")
     elif isinstance(failure, _JudgeFailed):
         verdict = Verdict.INCONCLUSIVE
         bad = failure.instance

@@ -126,6 +126,10 @@ class _Quad:
     w: Array  # (n,) or (E, n): includes the loss factor and 1/n (or quadrature weights)
 
 
+#: data points x monomials up to which a polynomial target is evaluated exactly (then rounded)
+EXACT_TARGET_WORK = 1_000_000
+
+
 class NpLandscape:
     """The loss landscape of a problem in float64, vectorized over ensembles.
 
@@ -188,7 +192,8 @@ class NpLandscape:
         p = self.problem
         if p.data.interval is None:
             x = p.data.array
-            if p.target.polynomial:
+            if p.target.polynomial and p.data.n * (p.target.terms or 0) <= EXACT_TARGET_WORK:
+                # exact values, rounded once (beyond this much work: float64 evaluation, below)
                 y = np.array([[float(v) for v in col] for col in p.target.polynomial_values(p.data.points)]).T
             else:
                 y = self._target_np(x)

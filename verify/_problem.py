@@ -194,20 +194,30 @@ class Target:
         return tuple(out)
 
     @cached_property
+    def polys(self) -> tuple[sympy.Poly, ...] | None:
+        """The components as polynomials with rational coefficients, or None (computed once)."""
+        try:
+            polys = tuple(sympy.Poly(e, *self.symbols) for e in self.sympy_exprs)
+        except sympy.PolynomialError:
+            return None
+        return polys if all(p.domain.is_QQ or p.domain.is_ZZ for p in polys) else None
+
+    @cached_property
     def polynomial(self) -> bool:
         """Every component is a polynomial with rational coefficients."""
-        try:
-            return all(sympy.Poly(e, *self.symbols).domain.is_QQ or sympy.Poly(e, *self.symbols).domain.is_ZZ
-                       for e in self.sympy_exprs)
-        except sympy.PolynomialError:
-            return False
+        return self.polys is not None
+
+    @cached_property
+    def terms(self) -> int | None:
+        """Monomials of a polynomial target (summed over components), else None."""
+        return None if self.polys is None else sum(len(p.terms()) for p in self.polys)
 
     @cached_property
     def degree(self) -> int | None:
         """Total degree when polynomial, else None."""
-        if not self.polynomial:
+        if self.polys is None:
             return None
-        return max(int(sympy.Poly(e, *self.symbols).total_degree()) for e in self.sympy_exprs)
+        return max(int(p.total_degree()) for p in self.polys)
 
     def polynomial_values(self, points: Sequence[Sequence[Fraction]]) -> list[list[Any]]:
         """Exact values of a polynomial target at many points: ``out[o][i]`` = f_o(points[i]) as a
@@ -215,9 +225,9 @@ class Target:
         powers of each coordinate computed once per point; much faster than SymPy substitution."""
         import gmpy2
 
-        if not self.polynomial:
+        if self.polys is None:
             raise InputError("target.expr", list(self.exprs), "is not a polynomial")
-        polys = [sympy.Poly(e, *self.symbols) for e in self.sympy_exprs]
+        polys = self.polys
         terms = [[(monom, gmpy2.mpq(int(c.p), int(c.q))) for monom, c in poly.terms()] for poly in polys]
         degree = [max((m[i] for tt in terms for m, _ in tt), default=0) for i in range(self.dim)]
         out: list[list[Any]] = [[] for _ in polys]

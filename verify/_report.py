@@ -566,12 +566,27 @@ def _cx_block(doc: _ClaimDoc, *, md: bool) -> str:
         if len(words) > 2 and words[:2] == ["verify", "check"]:
             ref = words[2]   # how the run named the claim: an id of theorems/ or FILE.py::ID
         replays.append(("from this report's folder", shlex.join(["verify", "check", ref, "--problem", local])))
+    note = str(cx.get("note") or "")
+    attempts = [a for a in cx.get("attempts") or [] if isinstance(a, dict)]
+
+    def digits(c: dict[str, Any]) -> str:
+        return "exact" if c.get("dps") == 0 else str(c.get("dps"))
+
     if md:
         out = [f"## {head}\n", f"float64 judgement: {j.get('summary', '')} (margin {j.get('margin')})\n"]
+        if note:
+            out.append(f"Note: this instance was {note}.\n")
         if confs:
             out.append("| digits | margin | summary |\n|---|---|---|")
-            out.extend(f"| {c.get('dps')} | {_md_cell(c.get('margin'))} | {_md_cell(c.get('summary', ''))} |"
+            out.extend(f"| {digits(c)} | {_md_cell(c.get('margin'))} | {_md_cell(c.get('summary', ''))} |"
                        for c in confs)
+            out.append("")
+        if len(attempts) > 1:
+            out.append("Candidates the engine tried to confirm, in order:\n")
+            out.extend(f"{k}. {_md_cell(_instance_text(a.get('instance')))}: float64 margin "
+                       f"{_md_cell(a.get('float64_margin'))}; "
+                       + ("confirmed" if a.get("confirmed") else f"not confirmed: {_md_cell(a.get('why', ''))}")
+                       for k, a in enumerate(attempts, 1))
             out.append("")
         if doc.cx_file:
             out.append(f"Instance file: [{doc.cx_file}]({doc.slug}/{doc.cx_file})\n")
@@ -581,11 +596,19 @@ def _cx_block(doc: _ClaimDoc, *, md: bool) -> str:
         return "\n".join(out) + "\n"
     out = [f"<h2>{_e(head)}</h2>",
            f"<p>float64 judgement: {_e(j.get('summary', ''))} (margin <code>{_e(j.get('margin'))}</code>)</p>"]
+    if note:
+        out.append(f"<p>Note: this instance was {_e(note)}.</p>")
     if confs:
-        rows = "".join(f"<tr><td class=\"num\">{_e(c.get('dps'))}</td><td class=\"num\">{_e(c.get('margin'))}</td>"
+        rows = "".join(f"<tr><td class=\"num\">{_e(digits(c))}</td><td class=\"num\">{_e(c.get('margin'))}</td>"
                        f"<td>{_e(c.get('summary', ''))}</td></tr>\n" for c in confs)
         out.append("<div class=\"scroll\"><table>\n<tr><th>digits</th><th>margin</th><th>summary</th></tr>\n"
                    f"{rows}</table></div>")
+    if len(attempts) > 1:
+        items = "".join(f"<li>{_e(_instance_text(a.get('instance')))}: float64 margin <code>"
+                        f"{_e(a.get('float64_margin'))}</code>; "
+                        + ("confirmed" if a.get("confirmed") else f"not confirmed: {_e(a.get('why', ''))}")
+                        + "</li>\n" for a in attempts)
+        out.append(f"<p>Candidates the engine tried to confirm, in order:</p>\n<ol>\n{items}</ol>")
     if doc.cx_file:
         out.append(f"<p>Instance file: <a href=\"{_e(doc.slug)}/{_e(doc.cx_file)}\">{_e(doc.cx_file)}</a></p>")
     out.append(f"<pre>{_e(str(cx.get('instance_toml', '')).rstrip())}</pre>")

@@ -47,7 +47,7 @@ MAX_BITS = 4_096
 #: largest |exponent| of a numeric power (numerator and denominator of a rational exponent)
 MAX_EXPONENT = 200
 #: largest number of monomials the expression could expand to, C(degree + k, k) for k symbols
-MAX_TERMS = 200_000
+MAX_TERMS = 2_000
 
 _UNARY_FUNCTIONS = ("exp", "log", "sqrt", "sin", "cos", "tan", "asin", "acos", "atan", "sinh", "cosh", "tanh",
                     "asinh", "acosh", "atanh", "erf", "erfc", "Abs", "sign", "Heaviside")
