@@ -93,7 +93,7 @@ def ball(value: object, field: str = "value") -> arb:
             return arb(fmpz(value.numerator))
         return arb(fmpq(value.numerator, value.denominator))
     if hasattr(value, "_mpf_"):
-        sign, man, exp, _ = value._mpf_  # type: ignore[attr-defined]
+        sign, man, exp, _ = value._mpf_
         if not man:
             return arb(0)
         m = arb(fmpz(-int(man) if sign else int(man)))
@@ -118,8 +118,8 @@ def interval(lo: object, hi: object) -> arb:
 
 
 def _exact_fraction(x: arb) -> Fraction:
-    m, e = x.man_exp()
-    m, e = int(m), int(e)
+    man, exp = x.man_exp()
+    m, e = int(man), int(exp)
     return Fraction(m * 2 ** e) if e >= 0 else Fraction(m, 2 ** (-e))
 
 
@@ -582,7 +582,7 @@ class BallNetwork:
         off: str | None = None
         h_prev = [[x[i][j] for i in range(n)] for j in range(net.widths[0])]
         hd_prev: list[arb_mat] | None = None
-        layers = []   # per layer: (h_prev, hd_prev, z, sp, spp, zd, hd)
+        layers: list[Any] = []   # per layer: (h_prev, hd_prev, z, sp, spp, zd, hd, activated)
         act_k = 0
         for k, layer in enumerate(net.layers):
             z = self._affine(theta, layer, h_prev)

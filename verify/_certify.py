@@ -332,7 +332,7 @@ class _Model:
     d: int
     what: str
 
-    def __call__(self, X: Sequence[arb], order: int = 2) -> tuple[arb, arb_mat | None, arb_mat | None, str | None]:
+    def __call__(self, X: Sequence[arb], order: int = 2) -> tuple[arb, Any, Any, str | None]:
         raise NotImplementedError
 
 
@@ -342,7 +342,7 @@ class _NetModel(_Model):
         self.d = net.d
         self.what = "the activation pattern at theta" if net.kinked else "the whole parameter space"
 
-    def __call__(self, X: Sequence[arb], order: int = 2) -> tuple[arb, arb_mat | None, arb_mat | None, str | None]:
+    def __call__(self, X: Sequence[arb], order: int = 2) -> tuple[arb, Any, Any, str | None]:
         ev = self.net(X, order)
         return ev.loss, ev.grad, ev.hess, ev.off_piece
 
@@ -360,7 +360,7 @@ class _ExprModel(_Model):
         self._hess = _arb.ArbProgram([h for row in self.hess for h in row], piece.symbols)
         self._guards = _arb.ArbProgram([e for e, _ in piece.guards], piece.symbols) if piece.guards else None
 
-    def __call__(self, X: Sequence[arb], order: int = 2) -> tuple[arb, arb_mat | None, arb_mat | None, str | None]:
+    def __call__(self, X: Sequence[arb], order: int = 2) -> tuple[arb, Any, Any, str | None]:
         d = self.d
         off = None
         if self._guards is not None:
@@ -947,7 +947,7 @@ def _certify_manifold(source: Source, model: _Model, values: tuple[Fraction, ...
     zero = [arb(0)] * c
     res = krawczyk(f_at, jac, zero, max_radius=r_max)
     names = tuple(f"{f.name} ({f.proof})" for f in chosen)
-    if res.radius is None:
+    if res.radius is None or res.box is None or res.jacobian is None:
         return (f"{k} symmetry direction(s) found ({'; '.join(f.name for f in chosen)}), but "
                 f"on the transversal slice: {res.reason}")
     X = theta_of(res.box)

@@ -271,11 +271,16 @@ class Judgement:
         ``series`` (``{"t": [...], "loss": [...], "theta_norm": [...], "grad_norm": [...]}``),
         ``spectrum`` (Hessian eigenvalues), ``outcome`` (a category for histograms), which
         reports draw.
+    certificate : mapping or None
+        A per-instance proof, when the judgement rests on one (JSON-serializable): ``kind``,
+        ``statement`` (what is proved), the enclosures (box, bounds, inertia) and ``recheck``
+        (the call that re-checks it). Results count the decided instances that carry one.
     """
 
     margin: Any
     summary: str = ""
     evidence: Mapping[str, Any] = field(default_factory=dict)
+    certificate: Mapping[str, Any] | None = None
 
     @property
     def decided(self) -> bool:
@@ -310,7 +315,10 @@ class Judgement:
         return f
 
     def to_json(self) -> dict[str, Any]:
-        return {"margin": self.margin_text(), "summary": self.summary, "evidence": _jsonable(dict(self.evidence))}
+        out = {"margin": self.margin_text(), "summary": self.summary, "evidence": _jsonable(dict(self.evidence))}
+        if self.certificate is not None:
+            out["certificate"] = _jsonable(dict(self.certificate))
+        return out
 
 
 def _jsonable(obj: Any) -> Any:
@@ -461,6 +469,8 @@ class CheckResult:
     seed : int or None
         None: derandomized.
     wall_s : float
+    certified : int
+        Decided instances whose judgement carries a certificate (a per-instance proof).
     """
 
     claim: Mapping[str, Any]
@@ -474,6 +484,7 @@ class CheckResult:
     profile: Profile
     seed: int | None
     wall_s: float
+    certified: int = 0
 
     @property
     def exit_code(self) -> int:
@@ -485,7 +496,8 @@ class CheckResult:
                 "instances": self.instances, "undecided": self.undecided, "rejected": self.rejected,
                 "evidence": list(self.evidence),
                 "counterexample": None if self.counterexample is None else self.counterexample.to_json(),
-                "profile": self.profile.name, "seed": self.seed, "wall_s": round(self.wall_s, 3)}
+                "profile": self.profile.name, "seed": self.seed, "wall_s": round(self.wall_s, 3),
+                "certified": self.certified}
 
     def record(self) -> dict[str, Any]:
         """The run-record line: the result, the claim's description, the profile and provenance."""
@@ -550,6 +562,7 @@ class _Search:
         self.evidence: list[dict[str, Any]] = []
         self.judged = 0
         self.undecided = 0
+        self.certified = 0
         self.rejected = 0
         self.first_violation: float | None = None
 
@@ -574,6 +587,8 @@ class _Search:
             if isinstance(hit, Judgement):
                 if not hit.decided:
                     self.undecided += 1
+                elif hit.certificate is not None:
+                    self.certified += 1
                 if len(self.evidence) < self.profile.max_evidence:
                     self.evidence.append({"instance": instance.describe(), **hit.to_json(),
                                           "cost_s": round(time.perf_counter() - began, 4)})
@@ -743,13 +758,15 @@ def check(claim: Claim, *, profile: str | Profile | None = None, seed: int | Non
     else:
         verdict = Verdict.CONSISTENT
         extra = f"; {state.undecided} more did not decide" if state.undecided else ""
+        if state.certified:
+            extra = f", {state.certified} with certificates{extra}"
         reason = (f"no counterexample found in {decided} decided instances{extra} ({where}). This does not "
                   "prove the claim, only that the search did not find a counterexample")
         if instance is None and not _target_fixed():
             reason += (" (note: this Hypothesis release predates 6.170's fix of target() for large budgets, "
                        "so the steering towards violations is weaker; Python >= 3.11 gets the fixed release)")
     result = CheckResult(claim.describe(), verdict, reason, n, state.undecided, state.rejected,
-                         tuple(state.evidence), cx, prof, seed, time.perf_counter() - start)
+                         tuple(state.evidence), cx, prof, seed, time.perf_counter() - start, state.certified)
     return _finish(result, record)
 
 

@@ -1,0 +1,447 @@
+r"""Certified lower bounds of a network loss on balls, and certified escape radii of flows.
+
+``loss_lower_bound(problem, R)`` proves L(theta) >= l(R) for every theta with |theta| <= R
+(Euclidean norm) by a best-first branch and bound in ball arithmetic (``verify._arb``):
+
+* the cube [-R, R]^d is split along its widest side; every box is first shrunk by the ball
+  (|theta_j| <= sqrt(R^2 - sum_{i != j} min theta_i^2)) and dropped when it misses the ball;
+* a box's bound is the larger of the *per-datum residual bound* (1/n) sum_i min r_i^2 over the
+  ball enclosures R_i of the residuals N(x_i) - y_i (monotone activations evaluated at the
+  ends of their arguments, so each R_i is nearly the exact range for one-hidden-layer networks)
+  and the *mean-value form* L(m) + grad L(X) . (X - m) (a first-order Taylor model);
+* *monotonicity pruning*: when a partial derivative has a proved sign on the box and moving
+  that coordinate towards 0 lowers L (or the box lies inside the open ball), no minimizer of L
+  on the ball lies in the box except on faces shared with other boxes, and the box is dropped;
+* *convexity*: on small boxes inside the ball whose Hessian enclosure is proved positive
+  definite (ball LDL^T), L is convex and L(m) + grad L(m) . (X - m) bounds it from below.
+
+The minimum of the bounds of the boxes left is l(R): a proof, whatever the budget (a small
+budget gives a weaker bound, never a wrong one).
+
+``escape_radius(problem, theta)`` combines it with a certified upper bound u of L at an exact
+state theta: the loss never increases along a gradient flow, so the flow started from that
+exact state never enters a ball |phi| <= R with l(R) > u.
+
+References
+----------
+E. Hansen, G. W. Walster, *Global Optimization Using Interval Analysis*, 2nd ed., Dekker (2004),
+chapters 11-12 (monotonicity and convexity tests). R. B. Kearfott, *Rigorous Global Search:
+Continuous Problems*, Kluwer (1996).
+"""
+
+from __future__ import annotations
+
+import heapq
+import time
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import Any, Sequence
+
+from flint import arb
+
+from . import _arb
+from ._arb import ball, dec_lower, dec_upper, interval, precision
+from ._errors import InputError
+from ._numbers import check_dps, to_fraction
+
+__all__ = ["LowerBound", "loss_lower_bound", "EscapeRadius", "escape_radius"]
+
+#: boxes narrower than this fraction of R get the convexity test (a Hessian enclosure)
+CONVEX_WIDTH = Fraction(1, 16)
+
+#: |s(z) - s(0)| <= K |z| for every z: (whether s(0) = 0, K), for the ball-budget bound
+LIPSCHITZ = {"tanh": (True, Fraction(1)), "logistic": (False, Fraction(1, 4)), "softplus": (False, Fraction(1)),
+             "swish": (True, Fraction(1)), "gelu": (True, Fraction(1)), "mish": (True, Fraction(1)),
+             "identity": (True, Fraction(1))}
+#: pieces of the output bias's range in the ball-budget bound
+BUDGET_PIECES = 512
+
+
+@dataclass(frozen=True)
+class LowerBound:
+    """A certified lower bound of L on the ball |theta| <= radius.
+
+    Attributes
+    ----------
+    radius : Fraction
+    bound : Fraction
+        l(R): L(theta) >= bound for every |theta| <= radius (exact rational, >= 0).
+    boxes : int
+        Boxes explored (split or pruned).
+    pruned : int
+        Boxes dropped by the monotonicity test or as outside the ball.
+    convex : int
+        Boxes bounded by the convexity test.
+    time_s : float
+    exhausted : bool
+        True when the box budget (or time limit) ended the search; False when it stopped
+        because the bound reached ``target`` (or no box was left).
+    worst_box : tuple of (str, str)
+        The box with the smallest bound when the search stopped (where l(R) is decided).
+    dps : int
+    """
+
+    radius: Fraction
+    bound: Fraction
+    boxes: int
+    pruned: int
+    convex: int
+    time_s: float
+    exhausted: bool
+    worst_box: tuple[tuple[str, str], ...] = field(default=())
+    dps: int = 15
+
+    @property
+    def positive(self) -> bool:
+        """L > 0 is proved on the whole ball."""
+        return self.bound > 0
+
+    def to_json(self) -> dict[str, Any]:
+        return {"radius": str(self.radius), "lower": dec_lower(self.bound, 10), "lower_exact": str(self.bound),
+                "boxes": self.boxes, "pruned": self.pruned, "convex": self.convex, "time_s": round(self.time_s, 3),
+                "exhausted": self.exhausted, "dps": self.dps}
+
+
+def _check_problem(problem: Any) -> None:
+    from ._problem import Problem
+
+    if not isinstance(problem, Problem):
+        raise InputError("problem", type(problem).__name__, "give a verify.Problem (a network on point data)")
+    if problem.data.interval is not None:
+        raise InputError("problem", problem.name, "the branch and bound handles point data (an empirical loss)")
+    if problem.network.activation in _arb.KINKED:
+        raise InputError("problem", problem.network.activation,
+                         "the branch and bound needs a smooth activation (not relu, leaky_relu, elu, softsign)")
+
+
+Box = list[tuple[Fraction, Fraction]]
+
+
+def _shrink(box: Box, R2: Fraction) -> Box | None:
+    mins = [Fraction(0) if lo <= 0 <= hi else min(lo * lo, hi * hi) for lo, hi in box]
+    total = sum(mins)
+    if total > R2:
+        return None
+    out = []
+    for (lo, hi), mn in zip(box, mins):
+        room = R2 - (total - mn)          # theta_j^2 <= room
+        if hi * hi > room or lo * lo > room:
+            r = _sqrt_up(room)
+            lo, hi = max(lo, -r), min(hi, r)
+            if lo > hi:
+                return None
+        out.append((lo, hi))
+    return out
+
+
+def _sqrt_up(q: Fraction) -> Fraction:
+    """A rational >= sqrt(q), within a relative 2^-40."""
+    if q <= 0:
+        return Fraction(0)
+    import math
+
+    num, den = q.numerator, q.denominator
+    scale = 1 << 60
+    r = Fraction(math.isqrt(num * scale * scale // den) + 1, scale)
+    while r * r < q:
+        r += Fraction(1, scale)
+    return r
+
+
+def loss_lower_bound(problem: Any, radius: object, *, boxes: int = 2000, dps: int = 15,
+                     time_limit: float | None = None, target: object = None) -> LowerBound:
+    """A certified lower bound l(R) of L on the ball |theta| <= R, by branch and bound.
+
+    Parameters
+    ----------
+    problem : Problem
+        A network on point data with a smooth activation (tanh, logistic, softplus, swish,
+        gelu, mish, identity, square); any widths, one-hidden-layer networks (1-h-1, 2-h-1)
+        being where the residual enclosures are nearly exact.
+    radius : number
+        R > 0, exact (int, Fraction, "p/q").
+    boxes : int, keyword-only
+        Budget of boxes explored.
+    dps : int, keyword-only
+        Digits of the ball arithmetic (default 15: bounds, not digits, are wanted).
+    time_limit : float or None, keyword-only
+        Stop after this many seconds (the bound stays certified).
+    target : number or None, keyword-only
+        Stop as soon as l(R) > target is proved.
+
+    Returns
+    -------
+    LowerBound
+        ``bound`` is certified whatever stopped the search.
+
+    Examples
+    --------
+    >>> from verify import parse_problem
+    >>> prob = parse_problem('''[network]\\nwidths = [1, 1, 1]\\nactivation = "tanh"
+    ... [data]\\npoints = ["-1", "-1/2", "0", "1/2", "1"]\\n[target]\\nexpr = "x**2"''')
+    >>> loss_lower_bound(prob, "1/2", boxes=200).bound > 0
+    True
+    """
+    _check_problem(problem)
+    R = to_fraction(radius, "radius")
+    if R <= 0:
+        raise InputError("radius", radius, "must be positive")
+    if isinstance(boxes, bool) or not isinstance(boxes, int) or boxes < 1:
+        raise InputError("boxes", boxes, "must be a positive integer")
+    dps = check_dps(dps) if dps >= 15 else check_dps(15)
+    goal = None if target is None else to_fraction(target, "target")
+    start = time.perf_counter()
+    with precision(dps):
+        return _bnb(problem, R, boxes, dps, time_limit, goal, start)
+
+
+def budget_bound(problem: Any, R: Fraction) -> Fraction | None:
+    r"""The ball-budget bound of a one-hidden-layer network (any h), or None where it does not apply.
+
+    N(x) = c + sum_k v_k s(w_k . x + b_k). With |s(z) - s(0)| <= K |z| and Cauchy-Schwarz,
+    |v_k (s(z_k) - s(0))| <= K |v_k| |(w_k, b_k)| sqrt(|x|^2 + 1) <= K rho_k^2 sqrt(|x|^2 + 1) / 2
+    with rho_k^2 = v_k^2 + |w_k|^2 + b_k^2, and sum_k rho_k^2 <= R^2 - c^2 on the ball. So
+    N(x_i) = c' + e_i with |e_i| <= a_i (R^2 - c^2), a_i = K sqrt(|x_i|^2 + 1) / 2, where c' = c
+    when s(0) = 0 (|c| <= R) and c' = c + s(0) sum v_k is free otherwise (then c^2 is dropped).
+    L >= min_{c'} (factor/n) sum_i max(0, |y_i - c'| - e_i)^2, bounded below piece by piece on
+    ``BUDGET_PIECES`` pieces of c' in exact rational arithmetic. Independent of h.
+    """
+    net = problem.network
+    if len(net.widths) != 3 or net.widths[-1] != 1 or net.activation not in LIPSCHITZ or net.output_activation:
+        return None
+    zero_at_0, K = LIPSCHITZ[net.activation]
+    if not net.biases:
+        return None
+    ys = []
+    for p in problem.data.points:
+        t = problem.target.exact(p)[0]
+        if not getattr(t, "is_Rational", False):
+            return None
+        ys.append(Fraction(int(t.p), int(t.q)))
+    a = [K * _sqrt_up(sum(c * c for c in p) + 1) / 2 for p in problem.data.points]
+    n = len(ys)
+    R2 = R * R
+    if zero_at_0:
+        lo_c, hi_c = -R, R
+    else:
+        spread = max(a) * R2
+        lo_c, hi_c = min(ys) - spread, max(ys) + spread
+    best: Fraction | None = None
+    step = (hi_c - lo_c) / BUDGET_PIECES
+    for j in range(BUDGET_PIECES):
+        c1, c2 = lo_c + j * step, lo_c + (j + 1) * step
+        if zero_at_0:
+            cmin2 = Fraction(0) if c1 <= 0 <= c2 else min(c1 * c1, c2 * c2)
+            budget = R2 - cmin2
+        else:
+            budget = R2
+        total = Fraction(0)
+        for y, ai in zip(ys, a):
+            dist = Fraction(0) if c1 <= y <= c2 else min(abs(y - c1), abs(y - c2))
+            gap = dist - ai * budget
+            if gap > 0:
+                total += gap * gap
+        if best is None or total < best:
+            best = total
+            if best == 0:
+                break
+    assert best is not None
+    return problem.factor * best / n
+
+
+def _bnb(problem: Any, R: Fraction, budget: int, dps: int, time_limit: float | None, goal: Fraction | None,
+         start: float) -> LowerBound:
+    net = _arb.BallNetwork(problem)
+    d = net.d
+    R2 = R * R
+    counter = 0
+    pruned = convex = explored = 0
+
+    def evaluate(box: Box) -> tuple[Fraction, bool]:
+        """(lower bound, prune?) of a box."""
+        nonlocal convex
+        X = [interval(lo, hi) for lo, hi in box]
+        ev = net(X, 1)
+        lb = _arb.lower(ev.loss)
+        lb = Fraction(0) if lb is None or lb < 0 else lb
+        g = ev.grad
+        assert g is not None
+        mids = [(lo + hi) / 2 for lo, hi in box]
+        inside = sum(max(lo * lo, hi * hi) for lo, hi in box) < R2
+        for j, (lo, hi) in enumerate(box):
+            gj = g[j, 0]
+            if (gj > 0 and (lo >= 0 or inside)) or (gj < 0 and (hi <= 0 or inside)):
+                return lb, True
+        m = [ball(v) for v in mids]
+        em = net(m, 0)
+        mv = em.loss + sum((g[j, 0] * (X[j] - m[j]) for j in range(d)), arb(0))
+        lmv = _arb.lower(mv)
+        if lmv is not None and lmv > lb:
+            lb = lmv
+        width = max(hi - lo for lo, hi in box)
+        if inside and width <= CONVEX_WIDTH * R:
+            full = net(X, 2)
+            assert full.hess is not None
+            inertia = _arb.ldl_inertia(full.hess)
+            if inertia is not None and inertia[0] == 0:
+                convex += 1
+                gm = net(m, 1)
+                assert gm.grad is not None
+                tangent = gm.loss + sum((gm.grad[j, 0] * (X[j] - m[j]) for j in range(d)), arb(0))
+                lt = _arb.lower(tangent)
+                if lt is not None and lt > lb:
+                    lb = lt
+        return lb, False
+
+    root = _shrink([(-R, R)] * d, R2)
+    assert root is not None
+    heap: list[tuple[Fraction, int, Box]] = []
+    lb0, _ = evaluate(root)
+    floor = budget_bound(problem, R) or Fraction(0)
+    explored += 1
+    heap.append((max(lb0, floor), 0, root))
+    exhausted = False
+    while heap:
+        lb, _, box = heap[0]
+        if goal is not None and lb > goal:
+            break
+        if explored >= budget or (time_limit is not None and time.perf_counter() - start > time_limit):
+            exhausted = True
+            break
+        heapq.heappop(heap)
+        k = max(range(d), key=lambda i: box[i][1] - box[i][0])
+        lo, hi = box[k]
+        mid = (lo + hi) / 2
+        for half in ((lo, mid), (mid, hi)):
+            child = list(box)
+            child[k] = half
+            shrunk = _shrink(child, R2)
+            explored += 1
+            if shrunk is None:
+                pruned += 1
+                continue
+            clb, prune = evaluate(shrunk)
+            if prune:
+                pruned += 1
+                continue
+            counter += 1
+            heapq.heappush(heap, (max(lb, clb, floor), counter, shrunk))
+    if not heap:
+        # impossible in exact arithmetic (L attains its minimum on the ball): report no bound
+        return LowerBound(R, Fraction(0), explored, pruned, convex, time.perf_counter() - start, False, (), dps)
+    lb, _, box = heap[0]
+    worst = tuple((str(lo), str(hi)) for lo, hi in box)
+    return LowerBound(R, lb, explored, pruned, convex, time.perf_counter() - start, exhausted, worst, dps)
+
+
+# ---------------------------------------------------------------------------------------
+# Escape radius of a flow
+# ---------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class EscapeRadius:
+    """A certified escape radius of the gradient flow started from an exact state.
+
+    Attributes
+    ----------
+    theta_norm : str
+        |theta| of the state (a decimal upper bound).
+    loss_upper : Fraction
+        u >= L(theta), certified.
+    radius : Fraction or None
+        The largest R tried with l(R) > u: the flow from theta never enters |phi| <= R. None
+        when no radius was certified.
+    bounds : tuple of LowerBound
+        Every l(R) computed.
+    statement : str
+        What was proved, in words.
+    """
+
+    theta_norm: str
+    loss_upper: Fraction
+    radius: Fraction | None
+    bounds: tuple[LowerBound, ...]
+    statement: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"theta_norm": self.theta_norm, "loss_upper": dec_upper(self.loss_upper, 10),
+                "radius": None if self.radius is None else str(self.radius),
+                "bounds": [b.to_json() for b in self.bounds], "statement": self.statement}
+
+
+def loss_upper_bound(problem: Any, theta: Sequence[object], *, dps: int = 30) -> Fraction:
+    """A certified upper bound of L at the exact parameters theta (ball arithmetic)."""
+    _check_problem(problem)
+    d = problem.n_params
+    if isinstance(theta, (str, bytes)) or len(theta) != d:
+        raise InputError("theta", f"{len(theta)} values", f"give exactly {d} exact numbers")
+    values = [to_fraction(v, f"theta[{i}]") for i, v in enumerate(theta)]
+    with precision(check_dps(dps)):
+        up = _arb.upper(_arb.BallNetwork(problem)([ball(v) for v in values], 0).loss)
+    if up is None:
+        raise InputError("theta", "overflow", "L(theta) is not finite in ball arithmetic")
+    return up
+
+
+def escape_radius(problem: Any, theta: Sequence[object], *, radii: Sequence[object] | None = None,
+                  boxes: int = 2000, dps: int = 15, bisections: int = 8,
+                  time_limit: float | None = None) -> EscapeRadius:
+    r"""The largest R with a certified l(R) > L(theta): the flow from theta never enters |phi| <= R.
+
+    L never increases along a gradient flow (dL/dt = -|grad L|^2), so if u >= L(theta) and
+    L >= l(R) > u on the ball |phi| <= R, the gradient flow started from the exact state
+    theta never enters that ball. The statement is about the flow from the exact state given
+    (e.g. a late state of a computed flow, read exactly), not about the computed trajectory
+    before it.
+
+    Parameters
+    ----------
+    problem : Problem
+        As for ``loss_lower_bound``.
+    theta : sequence of d exact numbers
+        The state (int, Fraction, "p/q" strings; mpmath numbers at their binary value).
+    radii : sequence of numbers or None, keyword-only
+        Radii to try (each is certified separately); None: bisection on [0, |theta|].
+    boxes, dps, time_limit : keyword-only
+        Passed to ``loss_lower_bound`` for each radius.
+    bisections : int, keyword-only
+        Bisection steps when ``radii`` is None.
+
+    Returns
+    -------
+    EscapeRadius
+    """
+    _check_problem(problem)
+    u = loss_upper_bound(problem, theta, dps=max(30, dps))
+    values = [to_fraction(v, f"theta[{i}]") for i, v in enumerate(theta)]
+    norm2 = sum((v * v for v in values), Fraction(0))
+    norm_up = _sqrt_up(norm2)
+    bounds: list[LowerBound] = []
+    best: Fraction | None = None
+
+    def proves(R: Fraction) -> bool:
+        res = loss_lower_bound(problem, R, boxes=boxes, dps=dps, time_limit=time_limit, target=u)
+        bounds.append(res)
+        return res.bound > u
+
+    if radii is not None:
+        for r in sorted(to_fraction(v, "radii") for v in radii):
+            if r <= 0:
+                raise InputError("radii", str(r), "radii must be positive")
+            if proves(r):
+                best = r
+    else:
+        lo, hi = Fraction(0), norm_up
+        for _ in range(bisections):
+            mid = (lo + hi) / 2
+            if proves(mid):
+                lo = best = mid
+            else:
+                hi = mid
+    if best is None:
+        statement = (f"no radius certified: l(R) <= u = {dec_upper(u, 8)} >= L(theta) for every R tried")
+    else:
+        statement = (f"L(theta) <= {dec_upper(u, 8)} < {dec_lower(max(b.bound for b in bounds if b.radius == best), 8)}"
+                     f" <= min of L on |phi| <= {best}: the gradient flow started from this exact theta "
+                     f"(|theta| <= {dec_upper(norm_up, 8)}) never enters the ball |phi| <= {best}")
+    return EscapeRadius(dec_upper(norm_up, 10), u, best, tuple(bounds), statement)
