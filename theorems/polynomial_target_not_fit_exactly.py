@@ -66,8 +66,8 @@ def _hidden(profile: Profile) -> list[int]:
     return {"quick": [1, 2], "ci": [1, 2, 3]}.get(profile.name, [1, 2, 3, 4, 8])
 
 
-def _ys(prob: Any) -> list[Fraction]:
-    return [Fraction(int(t.p), int(t.q)) for t in (prob.target.exact(p)[0] for p in prob.data.points)]
+def _ys(prob: Any) -> list[float]:
+    return [float(prob.target.exact(p)[0]) for p in prob.data.points]
 
 
 class PolynomialTargetNotFitExactly(Claim):
@@ -110,7 +110,7 @@ class PolynomialTargetNotFitExactly(Claim):
         land = NpLandscape(prob)
         d = prob.n_params
         xs = prob.data.array
-        ys = np.array([float(y) for y in _ys(prob)])
+        ys = np.array(_ys(prob))
         rng = np.random.default_rng(seed)
         best, best_theta = math.inf, np.zeros(d)
         for _ in range(8):
@@ -131,7 +131,7 @@ class PolynomialTargetNotFitExactly(Claim):
 
     def _scale(self, instance: Instance) -> float:
         ys = _ys(instance.source)
-        return 1.0 + float(sum(y * y for y in ys)) / len(ys)
+        return 1.0 + sum(y * y for y in ys) / len(ys)
 
     def judge(self, instance: Instance, profile: Profile) -> Judgement:
         beyond = self._reach(instance)

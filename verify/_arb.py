@@ -172,11 +172,14 @@ def dec_upper(x: arb | Fraction | None, digits: int = 17) -> str:
 
 
 def sqr(x: arb) -> arb:
-    """x^2 as a ball, tight also when x contains 0 (Arb's x*x does not know the factors are equal)."""
-    if x > 0 or x < 0:
+    """x^2 as a ball, tight also for wide balls (Arb's x*x does not know the factors are equal)."""
+    if not _wide(x) and (x > 0 or x < 0):
         return x * x
-    m = x.abs_upper()
-    return arb(0).union(m * m)
+    if not x.is_finite():
+        return x * x
+    hi = x.abs_upper()
+    lo = arb(0) if x.contains(0) else x.abs_lower()
+    return (lo * lo).union(hi * hi)
 
 
 def _pow_int(x: arb, k: int) -> arb:
@@ -184,15 +187,28 @@ def _pow_int(x: arb, k: int) -> arb:
         return arb(1)
     if k < 0:
         return 1 / _pow_int(x, -k)
-    if k % 2 == 0:
-        return _pow_int(sqr(x), k // 2)
-    return x ** k if (x > 0 or x < 0) else _odd_pow(x, k)
-
-
-def _odd_pow(x: arb, k: int) -> arb:
-    # x^k is increasing for odd k: evaluate at the ends
-    lo, hi = x.lower(), x.upper()
+    if k == 1:
+        return x
+    if not _wide(x) and (x > 0 or x < 0):
+        return x ** k
+    if not x.is_finite():
+        return x ** k
+    if k % 2:
+        return (x.lower() ** k).union(x.upper() ** k)      # odd powers increase
+    hi = x.abs_upper()
+    lo = arb(0) if x.contains(0) else x.abs_lower()
     return (lo ** k).union(hi ** k)
+
+
+def imul(a: arb, b: arb) -> arb:
+    """a * b for independent a, b: the exact interval product of wide balls (endpoint products)."""
+    if not (_wide(a) or _wide(b)) or not (a.is_finite() and b.is_finite()):
+        return a * b
+    al, ah, bl, bh = a.lower(), a.upper(), b.lower(), b.upper()
+    out = al * bl
+    for p in (al * bh, ah * bl, ah * bh):
+        out = out.union(p)
+    return out
 
 
 def _wide(x: arb) -> bool:
@@ -459,9 +475,13 @@ class BallNetwork:
         every pre-activation at every datum) fixes the branch used; a box is reported
         ``off_piece`` when a pre-activation ball is not strictly on its side. Required for those
         activations; ignored for the others.
+    wide : bool, keyword-only
+        Boxes are wide (branch and bound): products of independent balls are taken as exact
+        interval products (``imul``), so one-hidden-layer residuals are nearly exact ranges.
     """
 
-    def __init__(self, problem: Any, pattern: Sequence[object] | None = None) -> None:
+    def __init__(self, problem: Any, pattern: Sequence[object] | None = None, *, wide: bool = False) -> None:
+        self.wide = wide
         if problem.data.interval is not None:
             raise InputError("problem", problem.name, "BallNetwork handles point data; integral losses go through "
                              "their SymPy piece (verify._certify)")
@@ -562,10 +582,11 @@ class BallNetwork:
         for a in range(layer.fan_out):
             row = W[a * fi:(a + 1) * fi]
             za = []
+            mul = imul if self.wide else arb.__mul__
             for i in range(self.n):
                 acc = b[a] if b is not None else arb(0)
                 for j in range(fi):
-                    acc = acc + row[j] * h[j][i]
+                    acc = acc + mul(row[j], h[j][i])
                 za.append(acc)
             out.append(za)
         return out

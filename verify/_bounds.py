@@ -251,7 +251,7 @@ def budget_bound(problem: Any, R: Fraction) -> Fraction | None:
 
 def _bnb(problem: Any, R: Fraction, budget: int, dps: int, time_limit: float | None, goal: Fraction | None,
          start: float) -> LowerBound:
-    net = _arb.BallNetwork(problem)
+    net = _arb.BallNetwork(problem, wide=True)
     d = net.d
     R2 = R * R
     counter = 0

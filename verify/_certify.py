@@ -452,18 +452,14 @@ def krawczyk(f_at: Callable[[list[arb]], arb_mat], jac_over: Callable[[list[arb]
     J_m, off = jac_over(m)
     if J_m is None:
         return KrawczykResult(None, None, None, off or "no Jacobian at the centre", math.inf, 0)
-    Jmid = _mid_float(J_m)
-    try:
-        Y_np = np.linalg.inv(Jmid)
-    except np.linalg.LinAlgError:
-        return KrawczykResult(None, None, None, "the Jacobian at the centre is singular", math.inf, 0)
-    if not np.all(np.isfinite(Y_np)):
-        return KrawczykResult(None, None, None, "the Jacobian at the centre is singular", math.inf, 0)
-    # refine the approximate inverse at the working precision (one Newton-Schulz step in balls' midpoints)
-    Y = _exact_mat(Y_np)
     eye = arb_mat([[1 if i == j else 0 for j in range(n)] for i in range(n)])
-    Jm_mid = J_m.mid()
-    Y = (Y * (2 * eye - Jm_mid * Y)).mid()
+    try:
+        # an approximate inverse at the working precision (Arb's inverse of the midpoint matrix)
+        Y = J_m.mid().inv().mid()
+    except (ZeroDivisionError, ValueError):
+        Y = None
+    if Y is None or not all(Y[i, j].is_finite() for i in range(n) for j in range(n)):
+        return KrawczykResult(None, None, None, "the Jacobian at the centre is singular", math.inf, 0)
     YF = Y * F_m
     step = max((abs(float(YF[i, 0].mid())) + float(YF[i, 0].rad()) for i in range(n)), default=0.0)
     scale = max([1.0] + [abs(float(v.mid())) for v in m])
@@ -486,7 +482,7 @@ def krawczyk(f_at: Callable[[list[arb]], arb_mat], jac_over: Callable[[list[arb]
         if JX is None:
             break
         C = eye - Y * JX
-        dx = arb_mat([[rad] for _ in range(n)])
+        dx = arb_mat([[X[i] - m[i]] for i in range(n)])   # contains X - m~ for the exact centre m~ in m
         K = C * dx
         if all(X[i].contains_interior(mF[i] + K[i, 0]) for i in range(n)):
             return KrawczykResult(r_use, X, JX, "", step, tried)
@@ -710,6 +706,16 @@ class Certificate:
         """The Python call that re-checks this certificate from scratch."""
         theta = "[" + ", ".join(repr(t) for t in self.theta) + "]"
         return f"verify.certify_critical_point({source_expr}, {theta}, dps={self.dps})"
+
+    def record(self, source_expr: str = "source") -> dict[str, Any] | None:
+        """The per-instance proof for ``Judgement.certificate`` (None when nothing was certified)."""
+        if not self.certified:
+            return None
+        return {"kind": "critical manifold" if self.manifold_dim else "critical point",
+                "statement": self.reason, "theta": list(self.theta), "box_radius": self.box_radius,
+                "loss_enclosure": list(self.loss_enclosure) if self.loss_enclosure else None,
+                "inertia": list(self.inertia) if self.inertia else None, "manifold_dim": self.manifold_dim,
+                "dps": self.dps, "recheck": self.recheck(source_expr)}
 
     def to_json(self) -> dict[str, Any]:
         return {"certified": self.certified, "reason": self.reason, "theta": list(self.theta),
