@@ -249,6 +249,163 @@ def budget_bound(problem: Any, R: Fraction) -> Fraction | None:
     return problem.factor * best / n
 
 
+#: activations with derivative bounds for the curvature bound, and the orders m of the polynomial projections tried
+CURVATURE_ORDERS = (0, 1, 2, 3)
+
+
+def _derivative_polys(name: str, order: int) -> Any:
+    """s^(j) for j = 1..order as polynomials in t = tanh(z) (tanh) or t = sigma(z) (logistic, softplus), exact."""
+    import sympy
+
+    t = sympy.Symbol("t")
+    if name == "tanh":
+        p, dt = t, 1 - t ** 2
+    else:
+        p, dt = t, t * (1 - t)
+    out = []
+    if name == "softplus":
+        out.append(p)                  # softplus' = sigma
+    while len(out) < order:
+        p = sympy.expand(sympy.diff(p, t) * dt)
+        out.append(p)
+    return t, out[:order]
+
+
+_SUP_CACHE: dict[tuple[str, int], Fraction] = {}
+
+
+def derivative_sup(name: str, order: int) -> Fraction | None:
+    """A rational upper bound of sup_z |s^(order)(z)| (order >= 1), rigorous, or None when not available here.
+
+    tanh, logistic, softplus: s^(j) is a polynomial P_j in t = tanh(z) in [-1, 1] or t = sigma(z) in [0, 1] (exact,
+    by SymPy), bounded by ball evaluation on 512 subintervals. swish = z sigma(z): s^(j) = z sigma^(j) + j sigma^(j-1)
+    with sigma^(j) = sigma (1 - sigma) R_j(sigma) and |z| sigma (1 - sigma) <= |z| e^-|z| <= 1/e.
+    """
+    key = (name, order)
+    if key in _SUP_CACHE:
+        return _SUP_CACHE[key]
+    import sympy
+
+    def poly_sup(expr: Any, t: Any, lo: Fraction, hi: Fraction) -> Fraction:
+        coeffs = [Fraction(int(c.p), int(c.q)) for c in sympy.Poly(expr, t).all_coeffs()]
+        best = Fraction(0)
+        pieces = 512
+        with precision(30):
+            for k in range(pieces):
+                seg = interval(lo + (hi - lo) * k / pieces, lo + (hi - lo) * (k + 1) / pieces)
+                acc = arb(0)
+                for c in coeffs:
+                    acc = acc * seg + ball(c)
+                up = _arb.upper(abs(acc))
+                assert up is not None
+                best = max(best, up)
+        return best
+
+    out: Fraction | None
+    if name == "tanh":
+        t, polys = _derivative_polys("tanh", order)
+        out = poly_sup(polys[-1], t, Fraction(-1), Fraction(1))
+    elif name in ("logistic", "softplus"):
+        t, polys = _derivative_polys(name, order)
+        out = poly_sup(polys[-1], t, Fraction(0), Fraction(1))
+    elif name == "swish":
+        t, polys = _derivative_polys("logistic", order)
+        r_j = sympy.cancel(polys[-1] / (t * (1 - t)))
+        b_j = poly_sup(r_j, t, Fraction(0), Fraction(1))
+        prev = Fraction(1) if order == 1 else poly_sup(polys[-2], t, Fraction(0), Fraction(1))
+        out = b_j * Fraction(3679, 10000) + order * prev          # 1/e < 0.3679
+    else:
+        out = None
+    _SUP_CACHE[key] = out   # type: ignore[assignment]
+    return out
+
+
+def _sqrt_down(q: Fraction) -> Fraction:
+    """A rational <= sqrt(q)."""
+    if q <= 0:
+        return Fraction(0)
+    r = _sqrt_up(q)
+    return q / r
+
+
+def curvature_bound(problem: Any, R: Fraction) -> Fraction | None:
+    r"""The polynomial-projection bound of a one-hidden-layer network (any h), or None where it does not apply.
+
+    Let P_m project R^n onto the orthogonal complement of the polynomials of total degree <= m in the inputs,
+    evaluated at the data. P_m kills the output bias, and by Taylor's theorem at b_k the part of neuron k below
+    degree m + 1: |P_m v_k s(w_k . x_i + b_k)| has norm <= |v_k| |w_k|^(m+1) M_{m+1} / (m+1)! ||(|x_i|^(m+1))_i||,
+    M_j >= sup |s^(j)| (``derivative_sup``). Under v^2 + |w|^2 <= rho^2, |v| |w|^(m+1) <= c_m rho^(m+2) with
+    c_m = (m+1)^((m+1)/2) / (m+2)^((m+2)/2), and sum_k rho_k^(m+2) <= R^(m+2) on the ball. With r = N - y,
+    |r| >= |P_m r| >= |P_m y| - sum_k |P_m u_k|, so
+
+    .. math:: L \ge rac{c}{n} ig(|P_m y| - c_m M_{m+1} \|x^{m+1}\| R^{m+2} / (m+1)!ig)_+^2,
+
+    maximized over m in ``CURVATURE_ORDERS``; exact rational arithmetic with outward square roots.
+    """
+    from flint import fmpq_mat
+
+    net = problem.network
+    if len(net.widths) != 3 or net.widths[-1] != 1 or net.output_activation:
+        return None
+    ys: list[Fraction] = []
+    for p in problem.data.points:
+        t = problem.target.exact(p)[0]
+        if not getattr(t, "is_Rational", False):
+            return None
+        ys.append(Fraction(int(t.p), int(t.q)))
+    xs = [tuple(Fraction(c) for c in p) for p in problem.data.points]
+    n, dim = len(xs), len(xs[0])
+    best: Fraction | None = None
+    for m in CURVATURE_ORDERS:
+        M = derivative_sup(net.activation, m + 1)
+        if M is None:
+            continue
+        exps = [e for e in _monomials(dim, m)]
+        if len(exps) >= n:
+            break
+        V = [[_mono(x, e) for e in exps] for x in xs]
+        G = fmpq_mat([[_q(sum((V[i][a] * V[i][b] for i in range(n)), Fraction(0))) for b in range(len(exps))]
+                      for a in range(len(exps))])
+        if G.det() == 0:
+            continue
+        rhs = fmpq_mat([[_q(sum((V[i][a] * ys[i] for i in range(n)), Fraction(0)))] for a in range(len(exps))])
+        coef = G.solve(rhs)
+        cs = [Fraction(int(coef[a, 0].p), int(coef[a, 0].q)) for a in range(len(exps))]
+        res2 = sum(((ys[i] - sum((cs[a] * V[i][a] for a in range(len(exps))), Fraction(0))) ** 2 for i in range(n)),
+                   Fraction(0))
+        py = _sqrt_down(res2)
+        xnorm = _sqrt_up(sum((sum((c * c for c in x), Fraction(0)) ** (m + 1) for x in xs), Fraction(0)))
+        c_m = _sqrt_up(Fraction((m + 1) ** (m + 1), (m + 2) ** (m + 2)))
+        fact = 1
+        for j in range(2, m + 2):
+            fact *= j
+        gap = py - c_m * M * xnorm * R ** (m + 2) / fact
+        if gap > 0:
+            val = problem.factor * gap * gap / n
+            best = val if best is None else max(best, val)
+    return best
+
+
+def _q(v: Fraction) -> Any:
+    from flint import fmpq
+
+    return fmpq(v.numerator, v.denominator)
+
+
+def _monomials(dim: int, degree: int) -> list[tuple[int, ...]]:
+    import itertools
+
+    return [e for total in range(degree + 1) for e in itertools.product(range(total + 1), repeat=dim)
+            if sum(e) == total]
+
+
+def _mono(x: Sequence[Fraction], e: Sequence[int]) -> Fraction:
+    out = Fraction(1)
+    for c, k in zip(x, e):
+        out *= c ** k
+    return out
+
+
 def _bnb(problem: Any, R: Fraction, budget: int, dps: int, time_limit: float | None, goal: Fraction | None,
          start: float) -> LowerBound:
     net = _arb.BallNetwork(problem, wide=True)
@@ -297,7 +454,7 @@ def _bnb(problem: Any, R: Fraction, budget: int, dps: int, time_limit: float | N
     assert root is not None
     heap: list[tuple[Fraction, int, Box]] = []
     lb0, _ = evaluate(root)
-    floor = budget_bound(problem, R) or Fraction(0)
+    floor = max(budget_bound(problem, R) or Fraction(0), curvature_bound(problem, R) or Fraction(0))
     explored += 1
     heap.append((max(lb0, floor), 0, root))
     exhausted = False
