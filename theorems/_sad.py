@@ -222,5 +222,5 @@ def refine_fit(problem: Problem, theta: Sequence[float], dps: int, *, steps: int
 
 def _binary_fraction(v: Any) -> Fraction:
     """The exact value of an mpmath number."""
-    man, exp = int(v.man), int(v.exp)
-    return Fraction(man) * Fraction(2) ** exp
+    sign, man, exp, _ = mpmath.mpf(v)._mpf_
+    return (-1 if sign else 1) * Fraction(int(man)) * Fraction(2) ** int(exp)

@@ -3,6 +3,12 @@ r"""Certified lower bounds of a network loss on balls, and certified escape radi
 ``loss_lower_bound(problem, R)`` proves L(theta) >= l(R) for every theta with |theta| <= R
 (Euclidean norm) by a best-first branch and bound in ball arithmetic (``verify._arb``):
 
+* two whole-ball bounds for one-hidden-layer networks, independent of the width h: the
+  *ball-budget bound* (``budget_bound``: every neuron's contribution to every residual is at
+  most K rho_k^2 sqrt(|x|^2 + 1) / 2 with sum rho_k^2 <= R^2) and the *curvature bound*
+  (``curvature_bound``: projecting the residual vector off the polynomials of degree <= m
+  removes the bias and each neuron's Taylor polynomial, leaving at most c_m M_{m+1} R^(m+2) of
+  the network against |P_m y| of the target);
 * the cube [-R, R]^d is split along its widest side; every box is first shrunk by the ball
   (|theta_j| <= sqrt(R^2 - sum_{i != j} min theta_i^2)) and dropped when it misses the ball;
 * a box's bound is the larger of the *per-datum residual bound* (1/n) sum_i min r_i^2 over the
@@ -79,6 +85,8 @@ class LowerBound:
     worst_box : tuple of (str, str)
         The box with the smallest bound when the search stopped (where l(R) is decided).
     dps : int
+    method : str
+        Which bound decided l(R): "curvature", "ball budget" or "branch and bound".
     """
 
     radius: Fraction
@@ -90,6 +98,7 @@ class LowerBound:
     exhausted: bool
     worst_box: tuple[tuple[str, str], ...] = field(default=())
     dps: int = 15
+    method: str = "branch and bound"
 
     @property
     def positive(self) -> bool:
@@ -99,7 +108,7 @@ class LowerBound:
     def to_json(self) -> dict[str, Any]:
         return {"radius": str(self.radius), "lower": dec_lower(self.bound, 10), "lower_exact": str(self.bound),
                 "boxes": self.boxes, "pruned": self.pruned, "convex": self.convex, "time_s": round(self.time_s, 3),
-                "exhausted": self.exhausted, "dps": self.dps}
+                "exhausted": self.exhausted, "dps": self.dps, "method": self.method}
 
 
 def _check_problem(problem: Any) -> None:
@@ -454,7 +463,9 @@ def _bnb(problem: Any, R: Fraction, budget: int, dps: int, time_limit: float | N
     assert root is not None
     heap: list[tuple[Fraction, int, Box]] = []
     lb0, _ = evaluate(root)
-    floor = max(budget_bound(problem, R) or Fraction(0), curvature_bound(problem, R) or Fraction(0))
+    ball_budget = budget_bound(problem, R) or Fraction(0)
+    curvature = curvature_bound(problem, R) or Fraction(0)
+    floor = max(ball_budget, curvature)
     explored += 1
     heap.append((max(lb0, floor), 0, root))
     exhausted = False
@@ -488,7 +499,9 @@ def _bnb(problem: Any, R: Fraction, budget: int, dps: int, time_limit: float | N
         return LowerBound(R, Fraction(0), explored, pruned, convex, time.perf_counter() - start, False, (), dps)
     lb, _, box = heap[0]
     worst = tuple((str(lo), str(hi)) for lo, hi in box)
-    return LowerBound(R, lb, explored, pruned, convex, time.perf_counter() - start, exhausted, worst, dps)
+    method = ("curvature" if lb == curvature and lb > 0 else "ball budget" if lb == ball_budget and lb > 0
+              else "branch and bound")
+    return LowerBound(R, lb, explored, pruned, convex, time.perf_counter() - start, exhausted, worst, dps, method)
 
 
 # ---------------------------------------------------------------------------------------
