@@ -611,7 +611,8 @@ def escape_radius(problem: Any, theta: Sequence[object], *, radii: Sequence[obje
     if best is None:
         statement = (f"no radius certified: l(R) <= u = {dec_upper(u, 8)} >= L(theta) for every R tried")
     else:
+        shown = dec_lower(best, 8)
         statement = (f"L(theta) <= {dec_upper(u, 8)} < {dec_lower(max(b.bound for b in bounds if b.radius == best), 8)}"
-                     f" <= min of L on |phi| <= {best}: the gradient flow started from this exact theta "
-                     f"(|theta| <= {dec_upper(norm_up, 8)}) never enters the ball |phi| <= {best}")
+                     f" <= min of L on |phi| <= {shown}: the gradient flow started from this exact theta "
+                     f"(|theta| <= {dec_upper(norm_up, 8)}) never enters the ball |phi| <= {shown}")
     return EscapeRadius(dec_upper(norm_up, 10), u, best, tuple(bounds), statement)

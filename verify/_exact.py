@@ -525,7 +525,9 @@ class ExactLandscape:
         for c, f in zip(coefficients, moments):  # pad every output to the same degree
             c += [theta_ring.zero] * (size - len(c))
             f += [sympy.S.Zero] * (size - len(f))
-        gram = [[QQ((b ** (i + j + 1) - a ** (i + j + 1)) / (i + j + 1)) for j in range(size)] for i in range(size)]
+        # QQ(p, q) from integers: a Fraction argument is not accepted under every ground type (python-flint's fmpq)
+        moment = [Fraction(b ** (k + 1) - a ** (k + 1)) / (k + 1) for k in range(2 * size)]
+        gram = [[QQ(moment[i + j].numerator, moment[i + j].denominator) for j in range(size)] for i in range(size)]
         return _PolynomialLoss(coefficients, gram, moments, constant, self._factor)
 
     def _antiderivative(self, target: sympy.Expr) -> sympy.Expr:
