@@ -348,6 +348,48 @@ def test_lower_bound_is_below_sampled_losses_in_the_ball(act: str, h: int, R: Fr
     assert float(land.loss(th).min()) >= float(res.bound)
 
 
+def test_branch_and_bound_alone_is_sound() -> None:
+    """A transcendental target switches the whole-ball bounds off: the bound comes from the boxes alone."""
+    prob = parse_problem("""
+[network]
+widths = [1, 1, 1]
+activation = "tanh"
+[data]
+points = ["-1", "-1/2", "0", "1/2", "1"]
+[target]
+expr = "exp(x)"
+""")
+    res = loss_lower_bound(prob, 1, boxes=300)
+    assert res.method == "branch and bound" and res.bound > 0 and res.pruned > 0
+    land = NpLandscape(prob)
+    rng = np.random.default_rng(8)
+    th = rng.normal(size=(40000, 4))
+    th *= rng.uniform(size=(40000, 1)) ** (1 / 4) / np.linalg.norm(th, axis=1, keepdims=True)
+    assert float(land.loss(th).min()) >= float(res.bound)
+    # more boxes never give a weaker bound here (best-first, the same first 300 boxes)
+    assert loss_lower_bound(prob, 1, boxes=600).bound >= res.bound
+
+
+def test_two_input_lower_bound_is_below_sampled_losses() -> None:
+    prob = parse_problem("""
+[network]
+widths = [2, 3, 1]
+activation = "softplus"
+[data]
+grid = { start = "-1", stop = "1", num = 4 }
+[target]
+expr = "x1*x2 + x1**2"
+""")
+    res = loss_lower_bound(prob, 1, boxes=40)
+    assert res.bound > 0
+    land = NpLandscape(prob)
+    rng = np.random.default_rng(7)
+    d = prob.n_params
+    th = rng.normal(size=(20000, d))
+    th *= rng.uniform(size=(20000, 1)) ** (1 / d) / np.linalg.norm(th, axis=1, keepdims=True)
+    assert float(land.loss(th).min()) >= float(res.bound)
+
+
 def test_derivative_sups_bound_the_derivatives_and_are_nearly_tight() -> None:
     z = np.linspace(-30, 30, 200001)
     t = np.tanh(z)

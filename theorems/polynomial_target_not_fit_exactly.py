@@ -122,7 +122,7 @@ class PolynomialTargetNotFitExactly(Claim):
                 out = land.realization(th[None, :], xs)
                 return (np.ravel(out) - ys) * math.sqrt(float(prob.factor) / len(ys))
 
-            sol = least_squares(res, th0, max_nfev=400, xtol=1e-15, ftol=1e-15, gtol=1e-15)
+            sol = least_squares(res, th0, max_nfev=200)
             th = sol.x * min(1.0, radius / max(1e-300, float(np.linalg.norm(sol.x))))
             val = float(land.loss(th))
             if val < best:
