@@ -540,3 +540,17 @@ def test_results_count_certificates_and_reports_show_them(tmp_path: object) -> N
     text = "".join(p.read_text() for p in page)
     assert "## Certificates" in text and "Re-check: `verify.certify_critical_point(instance.source" in text
     assert "with certificates" in (out / "index.md").read_text()
+
+
+def test_cli_bound_prints_certified_bounds_and_escape_radius(capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    from verify._cli import main
+
+    assert main(["bound", "examples/tanh-1-2-1.toml", "--radius", "1/2", "--boxes", "20", "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)["bounds"]
+    assert rows[0]["radius"] == "1/2" and F(rows[0]["lower_exact"]) > 0
+    assert main(["bound", "examples/tanh-1-2-1.toml", "--escape", "--radius", "1/100", "4", "--boxes", "20"]) == 0
+    assert "never enters the ball |phi| <= 1e-2" in capsys.readouterr().out
+    assert main(["bound", "examples/relu-zigzag.toml"]) == 2
+    assert "point data" in capsys.readouterr().err

@@ -154,7 +154,8 @@ def _dec(q: Fraction | None, digits: int, up: bool) -> str:
     away = up != neg     # round the magnitude up when moving outward
     n = -((-scaled.numerator) // scaled.denominator) if away else scaled.numerator // scaled.denominator
     text = str(n)
-    mant = text[0] + ("." + text[1:] if len(text) > 1 else "")
+    frac = text[1:].rstrip("0")          # trailing zeros dropped: the value is unchanged
+    mant = text[0] + ("." + frac if frac else "")
     exp10 = len(text) - 1 - shift
     return ("-" if neg else "") + mant + (f"e{exp10}" if exp10 else "")
 
