@@ -297,6 +297,35 @@ expr = "2*Max(x + 1/4, 0) - 1"
     assert lo <= 0 <= hi
 
 
+def test_duplicated_neurons_give_a_certified_line_of_minima() -> None:
+    """A 1-3-1 tanh network whose neurons 0 and 1 duplicate one neuron of a 1-2-1 teacher (output weights 1/4 + 1/2
+    = 3/4): the merged network's minimum is certified and lifts to a line of global minima (v_0 + v_1 = 3/4)."""
+    w, b, v, c = [F(1), F(-3, 2)], [F(-1, 2), F(1, 2)], [F(3, 4), F(-1)], F(1, 3)
+    terms = " + ".join(f"({vi})*tanh(({wi})*x + ({bi}))" for wi, bi, vi in zip(w, b, v))
+    pts = ", ".join(f'"{3 * (F(2 * i, 11) - 1)}"' for i in range(12))
+    prob = parse_problem(f"""
+[network]
+widths = [1, 3, 1]
+activation = "tanh"
+[data]
+points = [{pts}]
+[target]
+expr = "{terms} + ({c})"
+""")
+    theta = [w[0], w[0], w[1], b[0], b[0], b[1], F(1, 4), F(1, 2), v[1], c]
+    cert = certify_critical_point(prob, theta)
+    assert cert.certified and cert.manifold_dim == 1 and cert.inertia is None, cert.reason
+    assert "duplicated neurons [[0, 1]]" in cert.reason
+    lo, hi = (F(x) for x in cert.loss_enclosure)
+    assert lo <= 0 <= hi
+    # the independent oracle: along the line the mp tier's gradient vanishes
+    mp = MpLandscape(prob, dps=30)
+    for split in (F(0), F(3, 8), F(2)):
+        moved = list(theta)
+        moved[6], moved[7] = split, F(3, 4) - split
+        assert max(abs(g) for g in mp.grad(moved)) < 1e-25
+
+
 def test_unexplained_flat_directions_are_not_certified() -> None:
     """(x + y - 1)^2 + z^2 at a minimum: the flat direction (1, -1, 0) is a translation along x + y = 1, not a
     linear field c_i theta_i + t_i that SymPy proves invariant... except that it is one: T = (1, -1, 0) (t = shift);

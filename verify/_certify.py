@@ -41,7 +41,10 @@ Method
    neurons (inactive on every datum; the box is checked to keep them dead), and for formulas
    the linear fields T(theta)_i = c_i theta_i + t_i (c, t in {-1, 0, 1}) that SymPy proves
    to leave L invariant (grad L . T = 0 identically). Each field is linear with a diagonal
-   part, and the family is checked to commute. With V an orthonormal basis of the complement
+   part, and the family is checked to commute. (Duplicated neurons of a one-hidden-layer network,
+   equal incoming weights and bias, are handled by merging them: a critical point of the merged
+   network with nonzero merged output weights lifts to a manifold of critical points, one
+   dimension per extra copy; the inertia across the copies is not proved.) With V an orthonormal basis of the complement
    of the fields' span at theta, Krawczyk's test is run on the slice gradient
    s -> V^T grad L(theta + V s). A zero p of it with [V, T(p)] nonsingular (proved over the
    box by a ball LDL^T of its Gram matrix) is a critical point of L: grad L(p) is orthogonal
@@ -847,6 +850,9 @@ def _certify(source: Source, model: _Model, values: tuple[Fraction, ...], shown:
     if null:
         failure = "no symmetry explains the flat directions"
         if manifolds:
+            merged = _certify_duplicates(source, values, dps, r_max)
+            if merged is not None:
+                return merged
             cert = _certify_manifold(source, model, values, shown, r_max, dps, null, vecs[:, small],
                                      exact_kw, exact_note)
             if isinstance(cert, Certificate):
@@ -896,6 +902,78 @@ def _certify(source: Source, model: _Model, values: tuple[Fraction, ...], shown:
                        loss_enclosure=(dec_lower(enc, dps), dec_upper(enc, dps)),
                        inertia=inertia, inertia_method="ldl" if inertia else None,
                        exact_gradient_zero=exact_zero, dps=dps)
+
+
+def _duplicate_groups(problem: Any, values: tuple[Fraction, ...]) -> list[list[int]]:
+    """Groups (>= 2) of hidden neurons (one hidden layer, one output) with equal incoming weights and bias."""
+    net = problem.network
+    if len(net.widths) != 3 or net.widths[-1] != 1:
+        return []
+    first = net.layers[0]
+    rows: dict[tuple[Fraction, ...], list[int]] = {}
+    for a in range(first.fan_out):
+        key = tuple(values[first.weight.start + a * first.fan_in + j] for j in range(first.fan_in))
+        if first.bias is not None:
+            key += (values[first.bias.start + a],)
+        rows.setdefault(key, []).append(a)
+    return [g for g in rows.values() if len(g) > 1]
+
+
+def _certify_duplicates(source: Source, values: tuple[Fraction, ...], dps: int, r_max: float) -> Certificate | None:
+    """Duplicated neurons: certify the network with each group merged (output weights summed), then lift.
+
+    If (w*, b*, v*) is a critical point of the merged network with every merged output weight v* != 0, every
+    theta with the group's neurons equal to (w*, b*) and output weights summing to v* is a critical point of
+    the full network (its w- and b-derivatives are v_a / v* times the merged ones, its v-derivatives equal
+    the merged one): a manifold of dimension (group size - 1) per group, through the box around theta.
+    """
+    from dataclasses import replace
+
+    from ._network import Network
+    from ._problem import Init, Problem
+
+    if not isinstance(source, Problem) or source.data.interval is not None:
+        return None
+    groups = _duplicate_groups(source, values)
+    if not groups:
+        return None
+    net = source.network
+    first, second = net.layers
+    keep = [a for a in range(first.fan_out) if not any(a in g[1:] for g in groups)]
+    owner = {a: a for a in keep}
+    for g in groups:
+        for a in g[1:]:
+            owner[a] = g[0]
+    w = [values[first.weight.start + a * first.fan_in: first.weight.start + (a + 1) * first.fan_in] for a in keep]
+    b = [values[first.bias.start + a] for a in keep] if first.bias is not None else []
+    v_full = [values[second.weight.start + a] for a in range(first.fan_out)]
+    v = [sum((v_full[a] for a in range(first.fan_out) if owner[a] == k), Fraction(0)) for k in keep]
+    reduced_theta = [x for row in w for x in row] + b + v + ([values[second.bias.start]] if second.bias else [])
+    small = Network(widths=(net.widths[0], len(keep), 1), activation=net.activation, slope=net.slope,
+                    biases=net.biases, output_activation=net.output_activation)
+    reduced = replace(source, network=small, init=Init(scheme="explicit", theta=tuple(reduced_theta)),
+                      name=f"{source.name}-merged")
+    cert = certify_critical_point(reduced, reduced_theta, dps=dps, max_radius=r_max)
+    if not cert.certified or cert.box_radius is None:
+        return None
+    r = Fraction(cert.box_radius)
+    merged_v = [v[keep.index(g[0])] for g in groups]
+    if any(abs(x) <= r for x in merged_v):
+        return None       # a merged output weight may vanish in the box: the lift is not proved
+    dim = cert.manifold_dim + sum(len(g) - 1 for g in groups)
+    names = tuple(f"duplicated neurons {g} of layer 1 (output weights summing to a constant)" for g in groups)
+    lo, hi = cert.loss_enclosure or ("?", "?")
+    found = ("exactly one critical point" if not cert.manifold_dim
+             else f"a {cert.manifold_dim}-dimensional critical manifold")
+    reason = (f"a {dim}-dimensional manifold of critical points passes through the box around theta: the "
+              f"network with the duplicated neurons {groups} merged has, by Krawczyk's test, {found} in a box of "
+              f"radius {cert.box_radius} (merged output weights nonzero there), and every split of the merged "
+              f"output weights is critical; L on it lies in [{lo}, {hi}]; the Hessian's inertia across the "
+              "duplicated neurons is not proved")
+    with mpmath.workdps(dps + 10):
+        shown = tuple(_nstr(mpmath.mpf(x.numerator) / x.denominator, dps) for x in values)
+    return Certificate(True, reason, shown, box_radius=cert.box_radius, loss_enclosure=cert.loss_enclosure,
+                       dps=dps, manifold_dim=dim, flat_directions=names + cert.flat_directions)
 
 
 def _certify_manifold(source: Source, model: _Model, values: tuple[Fraction, ...], shown: tuple[str, ...],
