@@ -41,17 +41,18 @@ Method
    neurons (inactive on every datum; the box is checked to keep them dead), and for formulas
    the linear fields T(theta)_i = c_i theta_i + t_i (c, t in {-1, 0, 1}) that SymPy proves
    to leave L invariant (grad L . T = 0 identically). Each field is linear with a diagonal
-   part, and the family is checked to commute. (Duplicated neurons of a one-hidden-layer network,
-   equal incoming weights and bias, are handled by merging them: a critical point of the merged
-   network with nonzero merged output weights lifts to a manifold of critical points, one
-   dimension per extra copy; the inertia across the copies is not proved.) With V an orthonormal basis of the complement
-   of the fields' span at theta, Krawczyk's test is run on the slice gradient
-   s -> V^T grad L(theta + V s). A zero p of it with [V, T(p)] nonsingular (proved over the
-   box by a ball LDL^T of its Gram matrix) is a critical point of L: grad L(p) is orthogonal
-   to V, and to every T(p) because L is invariant along T. The orbit of p under the fields is
-   then a manifold of critical points of dimension k (k fields), L is constant on it, and
-   the Hessian's inertia is (neg, k, pos) with neg and pos those of the slice Hessian
-   V^T H V (the congruence with [V, T(p)] is block diagonal because H(p) T(p) = 0).
+   part, and the family is checked to commute. (Duplicated neurons of a one-hidden-layer
+   network, equal incoming weights and bias, are handled by merging them: a critical point
+   of the merged network with nonzero merged output weights lifts to a manifold of critical
+   points, one dimension per extra copy; the inertia across the copies is not proved.) With
+   V an orthonormal basis of the complement of the fields' span at theta, Krawczyk's test is
+   run on the slice gradient s -> V^T grad L(theta + V s). A zero p of it with [V, T(p)]
+   nonsingular (proved over the box by a ball LDL^T of its Gram matrix) is a critical point
+   of L: grad L(p) is orthogonal to V, and to every T(p) because L is invariant along T. The
+   orbit of p under the fields is then a manifold of critical points of dimension k (k
+   fields), L is constant on it, and the Hessian's inertia is (neg, k, pos) with neg and pos
+   those of the slice Hessian V^T H V (the congruence with [V, T(p)] is block diagonal
+   because H(p) T(p) = 0).
 6. *Exact checks.* When theta is given exactly (rationals) and the gradient and Hessian of
    the piece are rational there (formulas with rational derivatives, identity, square, relu
    and leaky_relu networks of at most ``EXACT_MAX_PARAMS`` parameters), the gradient is
