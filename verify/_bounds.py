@@ -18,6 +18,9 @@ r"""Certified lower bounds of a network loss on balls, and certified escape radi
 * *monotonicity pruning*: when a partial derivative has a proved sign on the box and moving
   that coordinate towards 0 lowers L (or the box lies inside the open ball), no minimizer of L
   on the ball lies in the box except on faces shared with other boxes, and the box is dropped;
+* *second-order Taylor form* on small boxes: L(m) + grad L(m) . t + t^T H(X) t / 2 bounded
+  below coordinate by coordinate (each 1-D quadratic minimized exactly, the off-diagonal
+  terms by |H_jk| r_j r_k);
 * *convexity*: on small boxes inside the ball whose Hessian enclosure is proved positive
   definite (ball LDL^T), L is convex and L(m) + grad L(m) . (X - m) bounds it from below.
 
@@ -202,6 +205,36 @@ def loss_lower_bound(problem: Any, radius: object, *, boxes: int = 2000, dps: in
     start = time.perf_counter()
     with precision(dps):
         return _bnb(problem, R, boxes, dps, time_limit, goal, start)
+
+
+def _quad_min(g: Fraction, h: Fraction, r: Fraction) -> Fraction:
+    """min over |t| <= r of g t + h t^2 / 2 (exact)."""
+    vals = [g * r + h * r * r / 2, -g * r + h * r * r / 2]
+    if h > 0 and abs(g) <= h * r:
+        vals.append(-g * g / (2 * h))
+    return min(vals)
+
+
+def _taylor_lower(loss_m: arb, grad_m: Any, hess_X: Any, radii: Sequence[Fraction]) -> Fraction | None:
+    """A lower bound of L on the box m +- r from the second-order Taylor form with the Hessian enclosed over the box:
+    L(m + t) >= L(m) + sum_j min (g_j t_j + H_jj t_j^2 / 2) - sum_{j != k} |H_jk| r_j r_k / 2."""
+    d = len(radii)
+    base = _arb.lower(loss_m)
+    if base is None:
+        return None
+    total = base
+    for j in range(d):
+        gl, gu, hl = _arb.lower(grad_m[j, 0]), _arb.upper(grad_m[j, 0]), _arb.lower(hess_X[j, j])
+        if gl is None or gu is None or hl is None:
+            return None
+        total += min(_quad_min(gl, hl, radii[j]), _quad_min(gu, hl, radii[j]))
+        for k in range(d):
+            if k != j:
+                up = _arb.upper(abs(hess_X[j, k]))
+                if up is None:
+                    return None
+                total -= up * radii[j] * radii[k] / 2
+    return total
 
 
 def budget_bound(problem: Any, R: Fraction) -> Fraction | None:
@@ -436,7 +469,8 @@ def _bnb(problem: Any, R: Fraction, budget: int, dps: int, time_limit: float | N
         inside = sum(max(lo * lo, hi * hi) for lo, hi in box) < R2
         for j, (lo, hi) in enumerate(box):
             gj = g[j, 0]
-            if (gj > 0 and (lo >= 0 or inside)) or (gj < 0 and (hi <= 0 or inside)):
+            # strict: every point of the box moves towards theta_j = 0 (inside the ball) while L decreases
+            if (gj > 0 and (lo > 0 or inside)) or (gj < 0 and (hi < 0 or inside)):
                 return lb, True
         m = [ball(v) for v in mids]
         em = net(m, 0)
@@ -445,14 +479,16 @@ def _bnb(problem: Any, R: Fraction, budget: int, dps: int, time_limit: float | N
         if lmv is not None and lmv > lb:
             lb = lmv
         width = max(hi - lo for lo, hi in box)
-        if inside and width <= CONVEX_WIDTH * R:
+        if width <= CONVEX_WIDTH * R:
             full = net(X, 2)
-            assert full.hess is not None
-            inertia = _arb.ldl_inertia(full.hess)
+            gm = net(m, 1)
+            assert full.hess is not None and gm.grad is not None
+            taylor = _taylor_lower(gm.loss, gm.grad, full.hess, [(hi - lo) / 2 for lo, hi in box])
+            if taylor is not None and taylor > lb:
+                lb = taylor
+            inertia = _arb.ldl_inertia(full.hess) if inside else None
             if inertia is not None and inertia[0] == 0:
                 convex += 1
-                gm = net(m, 1)
-                assert gm.grad is not None
                 tangent = gm.loss + sum((gm.grad[j, 0] * (X[j] - m[j]) for j in range(d)), arb(0))
                 lt = _arb.lower(tangent)
                 if lt is not None and lt > lb:
