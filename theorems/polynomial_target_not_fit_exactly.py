@@ -169,10 +169,10 @@ class PolynomialTargetNotFitExactly(Claim):
             last = certified[-1]
             cert = {"kind": "lower bound on a ball",
                     "statement": f"L(theta) >= {last.to_json()['lower']} > 0 for every |theta| <= {last.radius}",
-                    "radius": str(last.radius), "lower": last.to_json()["lower"], "lower_exact": str(last.bound),
+                    "radius": str(last.radius), "lower": last.to_json()["lower"], "decided_by": last.method,
                     "boxes": last.boxes, "time_s": round(last.time_s, 3),
                     "recheck": (f"verify.loss_lower_bound(problem, {str(last.radius)!r}, boxes={last.boxes}, "
-                                f"dps={last.dps})  # .bound >= {last.bound!s}")}
+                                f"target=0).bound >= Fraction({last.to_json()['lower']!r})")}
         if margin < 0:
             return Judgement(margin, f"a least-squares search fits the data: L = {best_u:.3g} below the float64 "
                                      f"floor {floor:.3g}; " + summary, evidence, cert)

@@ -109,7 +109,7 @@ class LowerBound:
         return self.bound > 0
 
     def to_json(self) -> dict[str, Any]:
-        return {"radius": str(self.radius), "lower": dec_lower(self.bound, 10), "lower_exact": str(self.bound),
+        return {"radius": str(self.radius), "lower": dec_lower(self.bound, 10),
                 "boxes": self.boxes, "pruned": self.pruned, "convex": self.convex, "time_s": round(self.time_s, 3),
                 "exhausted": self.exhausted, "dps": self.dps, "method": self.method}
 
@@ -291,7 +291,7 @@ def budget_bound(problem: Any, R: Fraction) -> Fraction | None:
     return problem.factor * best / n
 
 
-#: activations with derivative bounds for the curvature bound, and the orders m of the polynomial projections tried
+#: the orders m of the polynomial projections tried by the curvature bound
 CURVATURE_ORDERS = (0, 1, 2, 3)
 
 
@@ -321,7 +321,7 @@ def derivative_sup(name: str, order: int) -> Fraction | None:
 
     tanh, logistic, softplus: s^(j) is a polynomial P_j in t = tanh(z) in [-1, 1] or t = sigma(z) in [0, 1] (exact,
     by SymPy), bounded by ball evaluation on 512 subintervals. swish = z sigma(z): s^(j) = z sigma^(j) + j sigma^(j-1)
-    with sigma^(j) = sigma (1 - sigma) R_j(sigma) and |z| sigma (1 - sigma) <= |z| e^-|z| <= 1/e.
+    with sigma^(j) = sigma (1 - sigma) R_j(sigma) and |z| sigma (1 - sigma) <= |z| e^-|z| <= 1/e. gelu: ``_gelu_sup``.
     """
     key = (name, order)
     if key in _SUP_CACHE:
@@ -356,10 +356,45 @@ def derivative_sup(name: str, order: int) -> Fraction | None:
         b_j = poly_sup(r_j, t, Fraction(0), Fraction(1))
         prev = Fraction(1) if order == 1 else poly_sup(polys[-2], t, Fraction(0), Fraction(1))
         out = b_j * Fraction(3679, 10000) + order * prev          # 1/e < 0.3679
+    elif name == "gelu":
+        out = _gelu_sup(order)
     else:
         out = None
     _SUP_CACHE[key] = out   # type: ignore[assignment]
     return out
+
+
+def _gelu_sup(order: int) -> Fraction:
+    """sup |gelu^(j)|: gelu' = Phi + z phi (|.| <= 1 + phi(1) < 1.2421); for j >= 2, gelu^(j) = phi(z) P_j(z) with an
+    exact polynomial P_j, bounded by ball evaluation on 512 pieces of [-Z, Z] and, beyond Z (> sqrt(deg P) + 1, where
+    every |z|^i phi(z) decreases), by sum_i |c_i| Z^i phi(Z)."""
+    import sympy
+
+    if order == 1:
+        return Fraction(12421, 10000)
+    z = sympy.Symbol("z", real=True)
+    phi = sympy.exp(-z ** 2 / 2) / sympy.sqrt(2 * sympy.pi)
+    gelu = z * (1 + sympy.erf(z / sympy.sqrt(2))) / 2
+    poly = sympy.Poly(sympy.simplify(sympy.diff(gelu, z, order) / phi), z)
+    coeffs = [Fraction(int(c.p), int(c.q)) for c in poly.all_coeffs()]
+    big_z = Fraction(int(poly.degree() ** 0.5) + 6)
+    best = Fraction(0)
+    pieces = 512
+    with precision(30):
+        norm = 1 / (2 * arb.pi()).sqrt()
+        for k in range(pieces):
+            seg = interval(-big_z + 2 * big_z * k / pieces, -big_z + 2 * big_z * (k + 1) / pieces)
+            acc = arb(0)
+            for c in coeffs:
+                acc = acc * seg + ball(c)
+            val = abs(acc * (-_arb.sqr(seg) / 2).exp() * norm)
+            up = _arb.upper(val)
+            assert up is not None
+            best = max(best, up)
+        tail = sum((abs(c) * big_z ** (len(coeffs) - 1 - i) for i, c in enumerate(coeffs)), Fraction(0))
+        tail_up = _arb.upper(ball(tail) * (-ball(big_z) ** 2 / 2).exp() * norm)
+        assert tail_up is not None
+    return max(best, tail_up)
 
 
 def _sqrt_down(q: Fraction) -> Fraction:
