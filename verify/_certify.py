@@ -39,7 +39,7 @@ Method
    symmetry of L are found: the positive rescalings (w, b, v) -> (t w, t b, v / t) of the
    hidden neurons of relu, leaky_relu and identity networks, the coordinates of dead relu
    neurons (inactive on every datum; the box is checked to keep them dead), and for formulas
-   the linear fields T(theta)_i = c_i theta_i + t_i (c, t in {-1, 0, 1}) that SymPy proves
+   the linear fields T(theta)_i = c_i theta_i + t_i (c, t in {-1, 0, 1}, d <= 7) that SymPy proves
    to leave L invariant (grad L . T = 0 identically). Each field is linear with a diagonal
    part, and the family is checked to commute. (Duplicated neurons of a one-hidden-layer
    network, equal incoming weights and bias, are handled by merging them: a critical point
@@ -328,6 +328,8 @@ def _inertia_fmpq(M: fmpq_mat, n: int) -> tuple[int, int, int]:
 
 #: the largest d for which the exact (SymPy) gradient and Hessian of a network piece are built
 EXACT_MAX_PARAMS = 16
+#: the largest d for which linear symmetry fields of a formula are searched (5^d candidates)
+FORMULA_FIELD_MAX_PARAMS = 7
 
 
 class _Model:
@@ -598,17 +600,17 @@ def _formula_fields(land: Any, values: tuple[Fraction, ...], null_vectors: np.nd
     """Linear fields c_i theta_i + t_i (entries in {-1, 0, 1}) tangent to the numerical null space and
     proved by SymPy to leave L invariant."""
     d = land.n_params
-    if d > 10:
+    if d > FORMULA_FIELD_MAX_PARAMS:
         return []
     grads = [sympy.diff(land.expr, s) for s in land.symbols]
     th = np.array([float(v) for v in values])
     P = null_vectors @ null_vectors.T    # projector on the numerical null space
     out: list[_Field] = []
     seen: list[np.ndarray] = []
-    for combo in itertools.product((-1, 0, 1), repeat=2 * d):
-        scale, shift = combo[:d], combo[d:]
-        if any(c and s for c, s in zip(scale, shift)):
-            continue
+    options = ((-1, 0), (0, 0), (1, 0), (0, -1), (0, 1))     # per coordinate: (c_i, t_i), never both nonzero
+    for combo in itertools.product(options, repeat=d):
+        scale = tuple(c for c, _ in combo)
+        shift = tuple(t for _, t in combo)
         vec = np.array(scale, dtype=float) * th + np.array(shift, dtype=float)
         norm = np.linalg.norm(vec)
         if norm < 1e-9 or np.linalg.norm(vec - P @ vec) > 1e-6 * norm:
