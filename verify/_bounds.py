@@ -200,7 +200,7 @@ def loss_lower_bound(problem: Any, radius: object, *, boxes: int = 2000, dps: in
         raise InputError("radius", radius, "must be positive")
     if isinstance(boxes, bool) or not isinstance(boxes, int) or boxes < 1:
         raise InputError("boxes", boxes, "must be a positive integer")
-    dps = check_dps(dps) if dps >= 15 else check_dps(15)
+    dps = check_dps(dps)
     goal = None if target is None else to_fraction(target, "target")
     start = time.perf_counter()
     with precision(dps):
