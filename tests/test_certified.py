@@ -443,6 +443,22 @@ def test_curvature_bound_needs_curvature_or_a_small_ball() -> None:
     assert curvature_bound(curved, F(1)) > 0 and curvature_bound(curved, F(4)) is None
 
 
+def test_formula_lower_bound_and_escape_radius_on_the_xy_example() -> None:
+    """L = (x y - 1)^2 + y^2 has no critical point but the saddle at 0 (L = 1): its minimum on |theta| <= R lies on
+    the circle, computed here on 2 million points (an independent oracle); the bound must lie just below."""
+    land = ExprLandscape("(x*y - 1)**2 + y**2", ["x", "y"])
+    a = np.linspace(0, 2 * np.pi, 2_000_001)
+    for R in (F(1, 2), F(2)):
+        x, y = float(R) * np.cos(a), float(R) * np.sin(a)
+        true_min = min(float(((x * y - 1) ** 2 + y ** 2).min()), 1.0)
+        res = loss_lower_bound(land, R, boxes=2000)
+        assert res.method == "branch and bound" and true_min - 1e-3 < float(res.bound) <= true_min
+    out = escape_radius(land, ["3", "1/4"], boxes=500, bisections=6)
+    assert out.loss_upper >= F(1, 8) and out.radius is not None and F(2) < out.radius < F(3)
+    x, y = float(out.radius) * np.cos(a), float(out.radius) * np.sin(a)
+    assert float(((x * y - 1) ** 2 + y ** 2).min()) > float(out.loss_upper)
+
+
 def test_lower_bound_input_errors() -> None:
     prob = _sad_problem("tanh", 1, 5)
     with pytest.raises(InputError, match="radius"):
@@ -452,6 +468,8 @@ def test_lower_bound_input_errors() -> None:
     relu = _sad_problem("relu", 1, 5)
     with pytest.raises(InputError, match="smooth activation"):
         loss_lower_bound(relu, 1)
+    with pytest.raises(InputError, match="smooth formula"):
+        loss_lower_bound(ExprLandscape("Abs(x) + y**2", ["x", "y"]), 1)
 
 
 def test_escape_radius_is_honest_and_sound() -> None:

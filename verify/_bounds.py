@@ -115,10 +115,19 @@ class LowerBound:
 
 
 def _check_problem(problem: Any) -> None:
+    from ._expr import ExprLandscape
     from ._problem import Problem
 
+    if isinstance(problem, ExprLandscape):
+        from ._certify import smooth_piece
+
+        piece = smooth_piece(problem, [0] * problem.n_params)
+        if isinstance(piece, str):
+            raise InputError("problem", problem.name, f"{piece}: the branch and bound needs a smooth formula")
+        return
     if not isinstance(problem, Problem):
-        raise InputError("problem", type(problem).__name__, "give a verify.Problem (a network on point data)")
+        raise InputError("problem", type(problem).__name__,
+                         "give a verify.Problem (a network on point data) or a verify.ExprLandscape")
     if problem.data.interval is not None:
         raise InputError("problem", problem.name, "the branch and bound handles point data (an empirical loss)")
     if problem.network.activation in _arb.KINKED:
@@ -166,10 +175,11 @@ def loss_lower_bound(problem: Any, radius: object, *, boxes: int = 2000, dps: in
 
     Parameters
     ----------
-    problem : Problem
+    problem : Problem or ExprLandscape
         A network on point data with a smooth activation (tanh, logistic, softplus, swish,
         gelu, mish, identity, square); any widths, one-hidden-layer networks (1-h-1, 2-h-1)
-        being where the residual enclosures are nearly exact.
+        being where the residual enclosures are nearly exact. Or a smooth formula landscape
+        (boxes only: the whole-ball bounds are for networks).
     radius : number
         R > 0, exact (int, Fraction, "p/q").
     boxes : int, keyword-only
@@ -483,9 +493,33 @@ def _mono(x: Sequence[Fraction], e: Sequence[int]) -> Fraction:
     return out
 
 
+class _Ev:
+    def __init__(self, loss: arb, grad: Any, hess: Any) -> None:
+        self.loss, self.grad, self.hess = loss, grad, hess
+
+
+def _box_model(problem: Any) -> Any:
+    """(X, order) -> enclosures with .loss, .grad, .hess: the ball network, or a formula's SymPy-to-Arb programs."""
+    from ._expr import ExprLandscape
+
+    if isinstance(problem, ExprLandscape):
+        from ._certify import _ExprModel, smooth_piece
+
+        piece = smooth_piece(problem, [0] * problem.n_params)
+        assert not isinstance(piece, str)
+        model = _ExprModel(piece)
+
+        def call(X: Any, order: int) -> _Ev:
+            loss, g, H, _ = model(X, order)
+            return _Ev(loss, g, H)
+        call.d = model.d  # type: ignore[attr-defined]
+        return call
+    return _arb.BallNetwork(problem, wide=True)
+
+
 def _bnb(problem: Any, R: Fraction, budget: int, dps: int, time_limit: float | None, goal: Fraction | None,
          start: float) -> LowerBound:
-    net = _arb.BallNetwork(problem, wide=True)
+    net = _box_model(problem)
     d = net.d
     R2 = R * R
     counter = 0
@@ -534,8 +568,11 @@ def _bnb(problem: Any, R: Fraction, budget: int, dps: int, time_limit: float | N
     assert root is not None
     heap: list[tuple[Fraction, int, Box]] = []
     lb0, _ = evaluate(root)
-    ball_budget = budget_bound(problem, R) or Fraction(0)
-    curvature = curvature_bound(problem, R) or Fraction(0)
+    from ._problem import Problem
+
+    network = isinstance(problem, Problem)
+    ball_budget = (budget_bound(problem, R) if network else None) or Fraction(0)
+    curvature = (curvature_bound(problem, R) if network else None) or Fraction(0)
     floor = max(ball_budget, curvature)
     explored += 1
     heap.append((max(lb0, floor), 0, root))
@@ -618,7 +655,7 @@ def loss_upper_bound(problem: Any, theta: Sequence[object], *, dps: int = 30) ->
         raise InputError("theta", f"{len(theta)} values", f"give exactly {d} exact numbers")
     values = [to_fraction(v, f"theta[{i}]") for i, v in enumerate(theta)]
     with precision(check_dps(dps)):
-        up = _arb.upper(_arb.BallNetwork(problem)([ball(v) for v in values], 0).loss)
+        up = _arb.upper(_box_model(problem)([ball(v) for v in values], 0).loss)
     if up is None:
         raise InputError("theta", "overflow", "L(theta) is not finite in ball arithmetic")
     return up
@@ -637,7 +674,7 @@ def escape_radius(problem: Any, theta: Sequence[object], *, radii: Sequence[obje
 
     Parameters
     ----------
-    problem : Problem
+    problem : Problem or ExprLandscape
         As for ``loss_lower_bound``.
     theta : sequence of d exact numbers
         The state (int, Fraction, "p/q" strings; mpmath numbers at their binary value).
