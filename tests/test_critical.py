@@ -83,10 +83,15 @@ def test_deep_linear_saddle_at_zero_and_a_curve_of_minima() -> None:
     saddle, curve = kinds["saddle"], kinds["minimum"]
     assert max(abs(float(v)) for v in saddle.theta) < 1e-25 and abs(saddle.loss - mpmath.mpf(1) / 2) < 1e-28
     assert saddle.certified and saddle.certificate.inertia == (1, 0, 1)
-    # the minima lie on w1 w2 = 1: not isolated, never certified, sampled many times
+    # the minima lie on w1 w2 = 1: not isolated, sampled many times, certified as a curve of minima
+    # (the slice transversal to the rescaling (w1, w2) -> (t w1, w2 / t), proved by SymPy to leave L invariant)
     w1, w2 = curve.theta
     assert abs(w1 * w2 - 1) < 1e-25 and curve.null_dim == 1 and curve.samples > 1
-    assert not curve.certified and "not an isolated critical point (null_dim=1)" in curve.certificate.reason
+    cert = curve.certificate
+    assert curve.certified and cert.manifold_dim == 1 and cert.inertia == (0, 1, 1) and cert.kind == "minimum"
+    assert "1-dimensional manifold of critical points" in cert.reason
+    lo, hi = (mpmath.mpf(v) for v in cert.loss_enclosure)
+    assert lo <= 0 <= hi and hi - lo < 1e-25
     assert [float(v.value) for v in res.values] == pytest.approx([0.0, 0.5], abs=1e-25)
     assert float(res.infimum) == pytest.approx(0, abs=1e-25) and float(res.gap) == pytest.approx(0.5)
     assert "{w1: 1/w2} (dimension 1)" in res.exact_solutions and "{w1: 0, w2: 0}" in res.exact_solutions
@@ -162,7 +167,7 @@ def test_exact_inertia_against_eigenvalues() -> None:
 # The shallow ReLU zig-zag point (theorems.md, section 2)
 # ---------------------------------------------------------------------------------------
 
-def test_zigzag_point_is_exactly_critical_a_strict_saddle_and_not_certified() -> None:
+def test_zigzag_point_is_certified_as_a_2_dimensional_saddle_manifold() -> None:
     theta = ZIGZAG.initial_exact()
     exact = landscape(ZIGZAG, tier="exact")
     alpha = 2
@@ -174,9 +179,16 @@ def test_zigzag_point_is_exactly_critical_a_strict_saddle_and_not_certified() ->
     lam = sorted(mp_land.ctx.eigsy(H, eigvals_only=True))
     assert lam[0] < -1e-3 and lam[1] < -1e-3 and abs(lam[2]) < 1e-25 and abs(lam[3]) < 1e-25 and lam[4] > 1e-3
     cert = certify_critical_point(ZIGZAG, theta)
-    assert not cert.certified and "not an isolated critical point (null_dim=2)" in cert.reason
-    assert cert.exact_gradient_zero is True and cert.inertia == (2, 2, 3) and cert.inertia_method == "exact"
-    assert cert.kind == "saddle"
+    # certified on the slice transversal to the two neurons' rescaling orbits: a 2-dimensional saddle manifold
+    assert cert.certified and cert.manifold_dim == 2 and "2-dimensional manifold of critical points" in cert.reason
+    assert cert.exact_gradient_zero is True and cert.inertia == (2, 2, 3) and cert.inertia_method == "slice-ldl"
+    assert cert.kind == "saddle" and len(cert.flat_directions) == 2
+    lo, hi = (Fraction(v) for v in cert.loss_enclosure)
+    assert lo <= Fraction(4, 972) <= hi and hi - lo < Fraction(1, 10**25)
+    # without the slice the Hessian's null space stops Krawczyk's test: not certified, the exact inertia reported
+    plain = certify_critical_point(ZIGZAG, theta, manifolds=False)
+    assert not plain.certified and "not an isolated critical point (null_dim=2)" in plain.reason
+    assert plain.inertia == (2, 2, 3) and plain.inertia_method == "exact"
 
 
 def test_zigzag_is_found_by_the_search_with_its_value() -> None:

@@ -233,6 +233,9 @@ def test_claims_quick(claim_id: str) -> None:
     res = check(claim, profile="quick")
     assert res.verdict.value == "consistent", res.reason
     assert res.instances >= 5
+    if claim_id in ("minima_stability_gd_sgd", "gd_periodic_orbits"):
+        # exact-Hessian minima get a certified mu, found cycles a Krawczyk certificate with enclosed multipliers
+        assert res.certified > 0 and f"{res.certified} with certificates" in res.reason
 
 
 def test_claims_not_applicable() -> None:

@@ -12,8 +12,9 @@ How it is checked
 -----------------
 Each instance's flow is followed to t1 = 10^6 x profile.horizon with the stiff solver
 (``Rodas4``: flows near the infimum are stiff and slow) and classified by ``verify.classify``:
-``converged`` (the limit is Newton-refined to a critical point, and for d <= 4 certified with
-Krawczyk's test where the Hessian is regular) and ``diverging`` (|theta| growing, the loss
+``converged`` (the limit is Newton-refined to a critical point, and for d <= 30 certified with
+Krawczyk's test in ball arithmetic, as an isolated point or, at a singular Hessian explained by
+symmetries, as a critical manifold) and ``diverging`` (|theta| growing, the loss
 falling to an extrapolated limit, |theta| |grad L| falling) are consistent (margin 1). A
 counterexample candidate is a flow that ends bounded (|theta| settled) with a gradient that
 does not fall, or one whose |theta| grows while |theta| |grad L| rises over the late
@@ -54,6 +55,13 @@ from verify import (
 )
 from verify import strategies as vst
 
+#: converged limits of landscapes up to this many parameters are certified (ball-arithmetic Krawczyk test)
+CERTIFY_MAX_PARAMS = 30
+
+
+def _n_params(source: Any) -> int:
+    return int(source.n_params)
+
 C1_ACTIVATIONS = ("tanh", "softplus", "swish", "logistic", "elu", "softsign")
 
 
@@ -93,7 +101,8 @@ class FlowConvergesOrDiverges(Claim):
     source = "Kranz, Gallon, Dereich, Jentzen, SAD neural networks (arXiv 2505.09572), Theorem 2.8"
     hypotheses = ("C^1 activation, definable (all registry activations but relu / leaky_relu)", "point data")
     method = ("gradient flow to t = 1e6 x horizon (Rodas4, float64), classified by verify.classify (Newton-refined "
-              "limits, Krawczyk certificates for d <= 4, growth signature); candidates re-followed at dps digits")
+              "limits, Krawczyk certificates in ball arithmetic for d <= 30, growth signature); candidates "
+              "re-followed at dps digits")
 
     def instances(self, profile: Profile) -> Any:
         net = vst.networks(min_depth=1, max_depth=1, max_width=2, activation=st.sampled_from(C1_ACTIVATIONS),
@@ -132,13 +141,16 @@ class FlowConvergesOrDiverges(Claim):
             evidence.update(point_kind=out.point_kind, index=out.index, null_dim=out.null_dim,
                             limit_loss=float(out.limit_loss), spectrum=[float(e) for e in out.eigenvalues or ()])
             cert = ""
-            if isinstance(instance.source, Problem) and instance.source.n_params <= 4 and not out.null_dim \
-                    and instance.source.network.activation in _sad.IV_ACTIVATIONS:
+            proof = None
+            if _n_params(instance.source) <= CERTIFY_MAX_PARAMS:
                 c = certify_critical_point(instance.source, list(out.limit), dps=20)
                 evidence["certified"] = bool(c.certified)
-                cert = ", certified (Krawczyk)" if c.certified else ", Newton-confirmed (not certified)"
+                proof = c.record("instance.source")
+                cert = ((", certified (Krawczyk" + (f", a {c.manifold_dim}-dimensional critical manifold)"
+                                                    if c.manifold_dim else ")"))
+                        if c.certified else ", Newton-confirmed (not certified)")
             return Judgement(1.0, f"converged to a {out.point_kind} with L = {float(out.limit_loss):.6g}{cert}",
-                             evidence)
+                             evidence, proof)
         if out.kind == "diverging":
             crit = [float(v) for v in out.criticality or ()]
             evidence.update(loss_limit=None if out.loss_limit is None else float(out.loss_limit),

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 from hypothesis import strategies as st
 
-from verify import Claim, Events, ExprLandscape, Instance, Judgement, Profile, find_cycle, run_descent
+from verify import Claim, Events, ExprLandscape, Instance, Judgement, Profile, certify_cycle, find_cycle, run_descent
 from verify import strategies as vst
 
 from ._stability_examples import PAPER_START, C, paper_quadrant, two_cycle
@@ -134,6 +134,7 @@ class GdPeriodicOrbits(Claim):
         notes: list[str] = []
         agree = disagree = 0
         found = []
+        proof: dict[str, Any] | None = None
         rng = np.random.default_rng(7)
         for label, cyc in orbits:
             k = cyc.period
@@ -200,21 +201,34 @@ class GdPeriodicOrbits(Claim):
                 got = sorted(z.real for z in cyc.multipliers)
                 closed_ok = len(got) == len(closed) and all(abs(a - b) <= 1e-6 * max(1, abs(b))
                                                             for a, b in zip(got, closed))
-            agree += ok and closed_ok
-            disagree += not (ok and closed_ok)
+            # the orbit proved in ball arithmetic (Krawczyk on G^k - id), with enclosed multipliers
+            cert = certify_cycle(instance.source, [float(v) for v in cyc.points[0]], step_size=eta_q, period=k)
+            cert_ok = not cert.certified or cert.stable is None or cert.stable == (rho < 1)
+            if cert.certified and proof is None:
+                proof = {"kind": "GD cycle", "statement": cert.reason, "points": [list(p) for p in cert.points],
+                         "box_radius": cert.box_radius, "multipliers": [list(m) for m in cert.multipliers or ()],
+                         "stable": cert.stable,
+                         "recheck": (f"verify.certify_cycle(instance.source, {list(cert.points[0])}, "
+                                     f"step_size={str(eta_q)!r}, period={k})")}
+            agree += ok and closed_ok and cert_ok
+            disagree += not (ok and closed_ok and cert_ok)
             found.append({"source": label, "period": k, "points": [list(p) for p in cyc.points],
                           "multipliers": [[z.real, z.imag] for z in cyc.multipliers], "rho": rho,
                           "stable": rho < 1, "perturbation": [ds[0], ds[-1]], "closed_form": closed,
-                          "closed_form_ok": closed_ok})
+                          "closed_form_ok": closed_ok, "certified": cert.certified,
+                          "certified_stable": cert.stable})
             notes.append(f"{label}: period {k}, rho {rho:.4g}, perturbation {ds[0]:.1e} -> {ds[-1]:.1e}"
-                         + ("" if closed_ok else " (multipliers differ from the closed form)"))
+                         + ("" if closed_ok else " (multipliers differ from the closed form)")
+                         + (", certified" if cert.certified else "")
+                         + ("" if cert_ok else " (the certified multipliers say otherwise)"))
         ev["orbits"] = found
         periods_found = sorted({o["period"] for o in found if o["source"] == "gd"})
         ev["outcome"] = f"period {periods_found[0]}" if periods_found else "no orbit judged"
         margin = -1.0 if disagree else 1.0 if agree else None
         if not notes:
             notes.append(f"GD {ev['gd_status']}; no cycle of period <= 8 found")
-        return Judgement(margin, f"eta = {float(eta_q):.4g}: " + "; ".join(notes), ev)
+        return Judgement(margin, f"eta = {float(eta_q):.4g}: " + "; ".join(notes), ev,
+                         proof if margin is not None else None)
 
     def judge(self, instance: Instance, profile: Profile) -> Judgement:
         return self._check(instance, profile, None)

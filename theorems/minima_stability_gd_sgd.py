@@ -30,6 +30,7 @@ from verify import (
     Instance,
     Judgement,
     Profile,
+    certify_gd_stability,
     landscape,
     minimum_stability,
     parse_problem,
@@ -170,6 +171,17 @@ class MinimaStabilityGdSgd(Claim):
         ev: dict[str, Any] = {"mu": mu, "normal_eigenvalues": list(ms.normal_eigenvalues),
                               "lambda": None if ms.lyapunov is None else ms.lyapunov.to_json(),
                               "spectrum": list(ms.normal_eigenvalues)}
+        # where the Hessian at theta is exact, mu is enclosed in ball arithmetic: the proved sign decides GD
+        proof = None
+        cert = certify_gd_stability(src, theta, step_size=eta)
+        if cert.certified and cert.mu is not None:
+            ev["mu_certified"] = list(cert.mu)
+            if cert.stable is not None and abs(mu_f) > 1e-3:
+                gd_pred = cert.stable
+            proof = {"kind": "stability exponent", "statement": cert.reason, "mu": list(cert.mu),
+                     "normal_eigenvalues": [list(e) for e in cert.eigenvalues], "null_dim": cert.null_dim,
+                     "recheck": (f"verify.certify_gd_stability(instance.source, {[str(v) for v in theta]}, "
+                                 f"step_size={str(eta)!r})")}
         agree, disagree, notes = 0, 0, []
         if gd_pred is not None:
             run = run_near_minimum(src, theta, step_size=eta, steps=_gd_steps(mu_f), dps=dps)
@@ -218,7 +230,7 @@ class MinimaStabilityGdSgd(Claim):
         outcome = "disagree" if disagree else "agree" if agree else "undecided"
         ev["outcome"] = outcome
         margin = -1.0 if disagree else 1.0 if agree else None
-        return Judgement(margin, "; ".join(notes), ev)
+        return Judgement(margin, "; ".join(notes), ev, proof if margin is not None else None)
 
     def judge(self, instance: Instance, profile: Profile) -> Judgement:
         return self._decide(instance, profile, None)

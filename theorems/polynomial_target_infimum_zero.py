@@ -17,8 +17,9 @@ uses h^{-j} Delta_h^j s(b + h x) = s^(j)(b) x^j + O(h), so L(theta_h) = O(h^2) w
 |theta_h| ~ h^{-k}. The check builds theta_h for h = 2^-1, 2^-2, ... and fits the rates
 L ~ h^alpha, |theta| ~ h^-beta. float64 (``judge``) is used only while it resolves the
 cancellations (h >= 2^-6); ``confirm`` evaluates L(theta_h) with certified upper bounds
-(mpmath ``iv`` at dps digits) down to h = 2^-(dps/3), so "inf L <= U(h_last)" is proved for the
-explicit parameters. Margin: the fitted alpha (positive: the loss along the sequence tends to 0).
+(ball arithmetic, ``verify.loss_upper_bound``, at dps digits) down to h = 2^-(dps/3), so
+"inf L <= U(h_last)" is proved for the explicit parameters. Margin: the fitted alpha
+(positive: the loss along the sequence tends to 0).
 A construction that fails to drive L to 0 would not refute the theorem (another sequence
 might); it is reported, confirmed at higher precision, as a candidate.
 
@@ -38,7 +39,7 @@ import numpy as np
 from hypothesis import strategies as st
 
 from theorems import _sad
-from verify import Claim, Instance, Judgement, NpLandscape, Profile
+from verify import Claim, Instance, Judgement, NpLandscape, Profile, loss_upper_bound
 from verify import strategies as vst
 
 
@@ -57,7 +58,8 @@ class PolynomialTargetInfimumZero(Claim):
     hypotheses = ("SAD activation (tanh, logistic, softplus, swish here)", "1-D polynomial target of degree k >= 2",
                   "one hidden layer with >= k + 1 neurons", "more data points than parameters")
     method = ("finite-difference parameters theta_h (h = 2^-m): L(theta_h) in float64 while it resolves, "
-              "certified upper bounds (mpmath iv) at dps digits in the confirmation; fitted rates")
+              "certified upper bounds (ball arithmetic, verify.loss_upper_bound) at dps digits in the confirmation; "
+              "fitted rates")
 
     def instances(self, profile: Profile) -> Any:
         coeff = vst.rationals(min_value=-2, max_value=2, max_denominator=4)
@@ -116,16 +118,14 @@ class PolynomialTargetInfimumZero(Claim):
 
     def confirm(self, instance: Instance, profile: Profile, dps: int) -> Judgement:
         prob = instance.source
-        xs = [p[0] for p in prob.data.points]
-        ys = [Fraction(str(prob.target.exact(p)[0])) for p in prob.data.points]
         prec = int(dps * 3.33) + 8
         ms = list(range(1, max(8, dps // 3) + 1))
         uppers, norms = [], []
         with mpmath.workprec(prec):
             for m in ms:
                 th = self._theta(instance, mpmath.mpf(2) ** -m, mpmath)
-                uppers.append(_sad.iv_loss_upper(prob.network.activation, prob.network.widths[1], th, xs, ys,
-                                                 prec=prec))
+                up = loss_upper_bound(prob, th, dps=dps)
+                uppers.append(mpmath.mpf(up.numerator) / up.denominator)
                 norms.append(mpmath.norm(th))
         hs = [2.0 ** -m for m in ms]
         alpha = _fit(hs, [float(u) for u in uppers])

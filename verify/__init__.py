@@ -1,6 +1,8 @@
 """verify: a symbolic-numeric verification suite for theorems about how neural networks train."""
 
 from ._activations import ACTIVATIONS, ActivationInfo
+from ._bounds import EscapeRadius, LowerBound, escape_radius, loss_lower_bound, loss_upper_bound
+from ._certgd import CycleCertificate, StabilityCertificate, certify_cycle, certify_gd_stability
 from ._certify import Certificate, certify_critical_point
 from ._claims import (
     PROFILES,
@@ -93,6 +95,15 @@ __all__ = [
     "Tier",
     "Trajectory",
     "certify_critical_point",
+    "CycleCertificate",
+    "EscapeRadius",
+    "LowerBound",
+    "StabilityCertificate",
+    "certify_cycle",
+    "certify_gd_stability",
+    "escape_radius",
+    "loss_lower_bound",
+    "loss_upper_bound",
     "classify",
     "find_critical_points",
     "find_cycle",

@@ -302,11 +302,16 @@ class Judgement:
         start cannot be replayed at higher precision; the record says so.
     restart_note : str
         Where the restart state comes from ("the float64 flow's state at t = 1e6").
+    certificate : mapping or None
+        A per-instance proof, when the judgement rests on one (JSON-serializable): ``kind``,
+        ``statement`` (what is proved), the enclosures (box, bounds, inertia) and ``recheck``
+        (the call that re-checks it). Results count the decided instances that carry one.
     """
 
     margin: Any
     summary: str = ""
     evidence: Mapping[str, Any] = field(default_factory=dict)
+    certificate: Mapping[str, Any] | None = None
     restart: tuple[Fraction, ...] | None = None
     restart_note: str = ""
 
@@ -346,6 +351,8 @@ class Judgement:
         out = {"margin": self.margin_text(), "summary": self.summary, "evidence": _jsonable(dict(self.evidence))}
         if self.restart is not None:
             out["restart_note"] = self.restart_note
+        if self.certificate is not None:
+            out["certificate"] = _jsonable(dict(self.certificate))
         return out
 
 
@@ -458,7 +465,7 @@ class Claim(abc.ABC):
         return self.experiment(instance, profile, Tier.exact() if self.exact else Tier.mp(dps))
 
     def describe(self) -> dict[str, Any]:
-        return {"id": self.id, "title": self.title, "statement": self.statement, "source": self.source,
+        return {"id": self.id or type(self).__name__, "title": self.title, "statement": self.statement, "source": self.source,
                 "hypotheses": list(self.hypotheses), "method": self.method}
 
 
@@ -532,6 +539,8 @@ class CheckResult:
     seed : int or None
         None: derandomized.
     wall_s : float
+    certified : int
+        Decided instances whose judgement carries a certificate (a per-instance proof).
     """
 
     claim: Mapping[str, Any]
@@ -545,6 +554,7 @@ class CheckResult:
     profile: Profile
     seed: int | None
     wall_s: float
+    certified: int = 0
 
     @property
     def exit_code(self) -> int:
@@ -556,7 +566,8 @@ class CheckResult:
                 "instances": self.instances, "undecided": self.undecided, "rejected": self.rejected,
                 "evidence": list(self.evidence),
                 "counterexample": None if self.counterexample is None else self.counterexample.to_json(),
-                "profile": self.profile.name, "seed": self.seed, "wall_s": round(self.wall_s, 3)}
+                "profile": self.profile.name, "seed": self.seed, "wall_s": round(self.wall_s, 3),
+                "certified": self.certified}
 
     def record(self) -> dict[str, Any]:
         """The run-record line: the result, the claim's description, the profile and provenance."""
@@ -621,6 +632,7 @@ class _Search:
         self.evidence: list[dict[str, Any]] = []
         self.judged = 0
         self.undecided = 0
+        self.certified = 0
         self.rejected = 0
         self.first_violation: float | None = None
         #: every violating instance judged (key -> (instance, judgement)), in the order found
@@ -647,6 +659,8 @@ class _Search:
             if isinstance(hit, Judgement):
                 if not hit.decided:
                     self.undecided += 1
+                elif hit.certificate is not None:
+                    self.certified += 1
                 if len(self.evidence) < self.profile.max_evidence:
                     self.evidence.append({"instance": instance.describe(), **hit.to_json(),
                                           "cost_s": round(time.perf_counter() - began, 4)})
@@ -941,13 +955,15 @@ def check(claim: Claim, *, profile: str | Profile | None = None, seed: int | Non
     else:
         verdict = Verdict.CONSISTENT
         extra = f"; {state.undecided} more did not decide" if state.undecided else ""
+        if state.certified:
+            extra = f", {state.certified} with certificates{extra}"
         reason = (f"no counterexample found in {decided} decided instances{extra} ({where}). This does not "
                   "prove the claim, only that the search did not find a counterexample")
         if instance is None and not _target_fixed():
             reason += (" (note: this Hypothesis release predates 6.170's fix of target() for large budgets, "
                        "so the steering towards violations is weaker; Python >= 3.11 gets the fixed release)")
     result = CheckResult(claim.describe(), verdict, reason, n, state.undecided, state.rejected,
-                         tuple(state.evidence), cx, prof, seed, time.perf_counter() - start)
+                         tuple(state.evidence), cx, prof, seed, time.perf_counter() - start, state.certified)
     return _finish(result, record)
 
 

@@ -29,6 +29,7 @@ examples:
   verify landscape examples/tanh-1-2-1.toml
   verify landscape examples/tanh-1-2-1.toml --tier exact --dps 40 --json
   verify critical examples/saddle-xy.toml --certify
+  verify bound examples/tanh-1-2-1.toml --radius 1/2 1 2
   verify list
   verify check CLAIM --profile ci --json
   verify conjecture my_conjecture.py
@@ -115,9 +116,11 @@ def _parser() -> argparse.ArgumentParser:
                     "to the network's symmetries (neuron permutations, sign flips of odd activations, relu "
                     "rescaling), refined at --dps digits and classified by the Hessian (minimum, saddle with its "
                     "index, maximum, degenerate; null_dim = flat directions). Where grad L is polynomial SymPy "
-                    "solves it exactly too. --certify proves with interval arithmetic (Krawczyk's test) that a box "
+                    "solves it exactly too. --certify proves with ball arithmetic (Krawczyk's test) that a box "
                     "around each point holds exactly one critical point, encloses the loss there and proves the "
-                    "signs of the Hessian's eigenvalues; a non-isolated point (singular Hessian) is never certified.",
+                    "signs of the Hessian's eigenvalues; at a singular Hessian explained by symmetries (relu "
+                    "rescalings, dead neurons, invariant fields of a formula) it proves a critical manifold of that "
+                    "dimension on a transversal slice; other singular points are never certified.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog="FILE is a problem file, or a formula file with an [expression] table:\n"
                "  [expression]\n  loss = \"(x*y - 1)**2 + y**2\"\n  params = [\"x\", \"y\"]\n\n"
@@ -130,8 +133,28 @@ def _parser() -> argparse.ArgumentParser:
     cr.add_argument("--dps", type=int, default=30, help="digits of refinement and certificates (default 30)")
     cr.add_argument("--flow-t1", type=float, default=50.0, help="horizon of the flows whose limits are extra starts "
                                                                 "(default 50; 0: no flows)")
-    cr.add_argument("--certify", action="store_true", help="prove each point with interval arithmetic")
+    cr.add_argument("--certify", action="store_true", help="prove each point with ball arithmetic")
     cr.add_argument("--json", action="store_true", help="print {\"points\": [...], \"values\": [...]} as JSON")
+
+    bo = sub.add_parser(
+        "bound", help="certified lower bounds of L on balls |theta| <= R (and the escape radius of a flow)",
+        description="Prove L(theta) >= l(R) for every |theta| <= R (Euclidean norm) by branch and bound in ball "
+                    "arithmetic (python-flint), for networks on point data with smooth activations; one-hidden-layer "
+                    "networks of any width also get two whole-ball bounds (ball budget, curvature). The bound is a "
+                    "proof whatever the budget: a small budget gives a weaker bound, never a wrong one. With "
+                    "--escape, the problem's exact initial theta is taken as a state of a gradient flow: u >= "
+                    "L(theta) is proved and the largest R with l(R) > u is reported; the flow started from that "
+                    "exact state never enters |phi| <= R (L never increases along a flow).",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="examples:\n  verify bound examples/tanh-1-2-1.toml --radius 1/2 1 2\n"
+               "  verify bound examples/tanh-1-2-1.toml --escape --json")
+    bo.add_argument("file", metavar="FILE", help="problem file (TOML), point data")
+    bo.add_argument("--radius", nargs="+", default=None, metavar="R",
+                    help="radii, exact (default 1/2 1 2; with --escape: bisection on [0, |theta|])")
+    bo.add_argument("--boxes", type=int, default=2000, help="box budget per radius (default 2000)")
+    bo.add_argument("--escape", action="store_true", help="the certified escape radius of the flow from the "
+                                                          "problem's exact initial theta (bisection, or --radius)")
+    bo.add_argument("--json", action="store_true", help="print the bounds as JSON")
 
     li = sub.add_parser(
         "list", help="list the claims of the theorem suite",
@@ -453,6 +476,26 @@ def _cmd_critical(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_bound(args: argparse.Namespace) -> int:
+    from ._bounds import escape_radius, loss_lower_bound
+    from ._problem import load_problem
+
+    problem = load_problem(args.file)
+    if args.escape:
+        out = escape_radius(problem, problem.initial_exact(), radii=args.radius, boxes=args.boxes)
+        print(json.dumps(out.to_json(), indent=1) if args.json else out.statement)
+        return 0
+    rows = [loss_lower_bound(problem, r, boxes=args.boxes) for r in (args.radius or ["1/2", "1", "2"])]
+    if args.json:
+        print(json.dumps({"bounds": [r.to_json() for r in rows]}, indent=1))
+        return 0
+    print(f"certified lower bounds of L on balls |theta| <= R: {problem.name} ({problem.network.describe()})")
+    print(f"{'R':>8} {'l(R)':>14} {'decided by':<18} {'boxes':>7} {'time (s)':>9}")
+    for r in rows:
+        print(f"{r.radius!s:>8} {r.to_json()['lower']:>14} {r.method:<18} {r.boxes:>7} {r.time_s:9.2f}")
+    return 0
+
+
 def _cmd_list(args: argparse.Namespace) -> int:
     from ._claims import describe_claims
 
@@ -585,7 +628,8 @@ def _cmd_stability(args: argparse.Namespace) -> int:
 
 
 _COMMANDS = {"landscape": _cmd_landscape, "flow": _cmd_flow, "descent": _cmd_descent, "critical": _cmd_critical,
-             "list": _cmd_list, "check": _cmd_check, "conjecture": _cmd_conjecture, "reproduce": _cmd_reproduce}
+             "bound": _cmd_bound, "list": _cmd_list, "check": _cmd_check, "conjecture": _cmd_conjecture,
+             "reproduce": _cmd_reproduce}
 _COMMANDS.update({"run": lambda args: _run_cmd("cmd_run", args), "report": lambda args: _run_cmd("cmd_report", args)})
 _COMMANDS.update({"stability": _cmd_stability, "validate": _cmd_validate})
 

@@ -32,7 +32,7 @@ r"""Find the critical points of a small landscape, say what each one is, and pro
    point found, SymPy solves grad L = 0 exactly (small d only). Isolated real solutions are
    matched with the points found; solution sets of positive dimension are reported as text.
 6. **Certificates** (``certify``): ``certify_critical_point`` on every point (Krawczyk's test in
-   interval arithmetic, see ``verify._certify``).
+   ball arithmetic, critical manifolds on transversal slices; see ``verify._certify``).
 7. **Critical values**: the distinct losses (relative tolerance 10^(-dps/2)), each with the
    number of points, the hits and the kinds; ``gap`` is the distance from the smallest value
    found to the next one.
@@ -114,7 +114,7 @@ class CriticalPoint:
     exact : str or None
         The exact solution of grad L = 0 this point matches, if SymPy found one.
     certificate : Certificate or None
-        The interval-arithmetic certificate, when asked for.
+        The ball-arithmetic certificate, when asked for.
     """
 
     theta: tuple
@@ -133,7 +133,8 @@ class CriticalPoint:
 
     @property
     def certified(self) -> bool:
-        """Whether Krawczyk's test proved a unique critical point in a box around theta."""
+        """Whether Krawczyk's test (ball arithmetic) proved a unique critical point in a box around theta, or a
+        critical manifold through it (``certificate.manifold_dim`` > 0)."""
         return self.certificate is not None and self.certificate.certified
 
     @property

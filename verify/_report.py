@@ -633,6 +633,55 @@ def _evidence_rows(doc: _ClaimDoc) -> list[tuple[bool, list[str]]]:
     return rows
 
 
+def _certificates(doc: _ClaimDoc) -> list[tuple[str, dict[str, Any]]]:
+    """(instance text, certificate) of the evidence records that carry one."""
+    out = []
+    for e in doc.rec.get("evidence") or []:
+        cert = e.get("certificate")
+        if isinstance(cert, dict):
+            out.append((_instance_text(e.get("instance")), cert))
+    return out
+
+
+def _cert_fields(cert: dict[str, Any]) -> list[tuple[str, str]]:
+    return [(str(k), json.dumps(v) if not isinstance(v, str) else v) for k, v in cert.items()
+            if k not in ("statement", "recheck", "kind")]
+
+
+def _certificates_html(doc: _ClaimDoc) -> str:
+    certs = _certificates(doc)
+    if not certs:
+        return ""
+    b = ["<h2>Certificates</h2>",
+         f"<p class=\"muted\">{len(certs)} of the recorded instances carry a proof (ball arithmetic; each can be "
+         "re-checked from scratch with the call shown).</p>"]
+    for k, (inst, cert) in enumerate(certs, 1):
+        fields = "".join(f"<tr><td>{_e(a)}</td><td>{_e(v)}</td></tr>" for a, v in _cert_fields(cert))
+        b.append(f"<h3>{k}. {_e(inst)}: {_e(cert.get('kind', 'certificate'))}</h3>"
+                 f"<p>{_e(cert.get('statement', ''))}</p>"
+                 + (f"<div class=\"scroll\"><table>{fields}</table></div>" if fields else "")
+                 + (f"<p>Re-check: <code>{_e(cert['recheck'])}</code></p>" if cert.get("recheck") else ""))
+    return "\n".join(b)
+
+
+def _certificates_md(doc: _ClaimDoc) -> str:
+    certs = _certificates(doc)
+    if not certs:
+        return ""
+    out = ["## Certificates\n", f"{len(certs)} of the recorded instances carry a proof (ball arithmetic; each can be "
+           "re-checked from scratch with the call shown).\n"]
+    for k, (inst, cert) in enumerate(certs, 1):
+        out.append(f"### {k}. {inst}: {cert.get('kind', 'certificate')}\n")
+        out.append(f"{cert.get('statement', '')}\n")
+        for a, v in _cert_fields(cert):
+            out.append(f"- {a}: {_md_cell(v)}")
+        if cert.get("recheck"):
+            out.append(f"\nRe-check: `{cert['recheck']}`\n")
+        else:
+            out.append("")
+    return "\n".join(out)
+
+
 def _claim_html(doc: _ClaimDoc) -> str:
     rec = doc.rec
     info = rec.get("claim_info") or {}
@@ -676,6 +725,7 @@ def _claim_html(doc: _ClaimDoc) -> str:
                  + "".join(trs) + "</table></div>")
     else:
         b.append("<p>No instance was judged.</p>")
+    b.append(_certificates_html(doc))
     b.append(_provenance_html(rec))
     return _page(f"{cid}: {verdict}", "\n".join(x for x in b if x) + "\n")
 
@@ -712,6 +762,9 @@ def _claim_md(doc: _ClaimDoc) -> str:
         out.append("")
     else:
         out.append("No instance was judged.\n")
+    certs = _certificates_md(doc)
+    if certs:
+        out.append(certs)
     out.append(_provenance_md(rec))
     return "\n".join(out)
 
@@ -747,7 +800,8 @@ def _index_rows(docs: Sequence[_ClaimDoc]) -> list[tuple[_ClaimDoc, list[str]]]:
     for d in docs:
         info = d.rec.get("claim_info") or {}
         inst = f"{d.rec.get('instances')}"
-        extra = [f"{d.rec.get('undecided')} undecided" if d.rec.get("undecided") else "",
+        extra = [f"{d.rec.get('certified')} with certificates" if d.rec.get("certified") else "",
+                 f"{d.rec.get('undecided')} undecided" if d.rec.get("undecided") else "",
                  f"{d.rec.get('rejected')} rejected" if d.rec.get("rejected") else ""]
         extra = [x for x in extra if x]
         if extra:
