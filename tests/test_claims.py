@@ -210,10 +210,13 @@ def test_check_rejects_what_is_not_a_claim() -> None:
 # ---------------------------------------------------------------------------------------
 
 def test_load_claims_from_a_file_and_by_id(tmp_path: Path) -> None:
-    claims = load_claims(str(EXAMPLES / "conjecture_flows.py"))
+    claims = load_claims(str(EXAMPLES / "conjecture_classes.py"))
     assert [c.id for c in claims] == ["LossNeverIncreases", "NormNeverDecreases"]
-    one = load_claims(f"{EXAMPLES / 'conjecture_flows.py'}::NormNeverDecreases")
+    one = load_claims(f"{EXAMPLES / 'conjecture_classes.py'}::NormNeverDecreases")
     assert len(one) == 1
+    decorated = load_claims(str(EXAMPLES / "conjecture_flows.py"))
+    assert [c.id for c in decorated] == ["loss_never_increases", "norm_never_decreases"]
+    assert decorated[1].title == "|theta| never decreases along a gradient flow (a guess)"
     for ref, field in [("no_such_claim", "CLAIM"), (str(tmp_path / "missing.py"), "CLAIM")]:
         with pytest.raises(InputError) as info:
             load_claims(ref)
@@ -235,12 +238,16 @@ def test_cli_list_runs(capsys: pytest.CaptureFixture[str]) -> None:
     assert out.strip()
 
 
-def test_cli_conjecture_worked_example(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code = main(["conjecture", str(EXAMPLES / "conjecture_flows.py"), "--profile", "quick", "--out", str(tmp_path),
-                 "--json"])
+@pytest.mark.parametrize("name, ids", [("conjecture_flows.py", ("loss_never_increases", "norm_never_decreases")),
+                                       ("conjecture_classes.py", ("LossNeverIncreases", "NormNeverDecreases"))])
+def test_cli_conjecture_worked_example(name: str, ids: tuple[str, str], tmp_path: Path,
+                                       capsys: pytest.CaptureFixture[str]) -> None:
+    """The README's worked example (decorated functions), and the same conjectures as Claim classes
+    (the older form keeps working): one consistent, one refuted with a confirmed counterexample."""
+    code = main(["conjecture", str(EXAMPLES / name), "--profile", "quick", "--out", str(tmp_path), "--json"])
     docs = json.loads(capsys.readouterr().out)
     verdicts = {d["claim"]: d["verdict"] for d in docs}
-    assert verdicts == {"LossNeverIncreases": "consistent", "NormNeverDecreases": "counterexample"}
+    assert verdicts == {ids[0]: "consistent", ids[1]: "counterexample"}
     assert code == 1
     assert len((tmp_path / "runs" / "checks.jsonl").read_text().splitlines()) == 2
     cx = next(d for d in docs if d["verdict"] == "counterexample")["counterexample"]

@@ -17,6 +17,7 @@ from ._claims import (
     get_profile,
     load_claims,
 )
+from ._conjecture import Case, conjecture
 from ._critical import CriticalPoint, CriticalSet, CriticalValue, find_critical_points
 from ._descent import GD, SGD, Adam, Cycle, DescentResult, find_cycle, run_descent
 from ._errors import InputError
@@ -61,6 +62,8 @@ __version__ = "0.1.0"
 
 __all__ = [
     "PROFILES",
+    "Case",
+    "conjecture",
     "CheckResult",
     "Claim",
     "Counterexample",

@@ -465,8 +465,8 @@ class Claim(abc.ABC):
         return self.experiment(instance, profile, Tier.exact() if self.exact else Tier.mp(dps))
 
     def describe(self) -> dict[str, Any]:
-        return {"id": self.id or type(self).__name__, "title": self.title, "statement": self.statement, "source": self.source,
-                "hypotheses": list(self.hypotheses), "method": self.method}
+        return {"id": self.id or type(self).__name__, "title": self.title, "statement": self.statement,
+                "source": self.source, "hypotheses": list(self.hypotheses), "method": self.method}
 
 
 class Verdict(str, Enum):
