@@ -29,3 +29,5 @@ def _mpmath_precision_restored():
     after = mpmath.mp.prec
     mpmath.mp.prec = before
     assert after == before, f"mpmath.mp.prec changed from {before} to {after}"
+
+pytest_plugins = ["pytester"]

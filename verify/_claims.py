@@ -327,7 +327,7 @@ class Judgement:
         if self.margin is None:
             return None
         if isinstance(self.margin, float):
-            return repr(self.margin)
+            return repr(float(self.margin))
         if hasattr(self.margin, "_mpf_"):
             import mpmath
 
@@ -675,6 +675,37 @@ class _Search:
         return hit
 
 
+def _database_key(claim: Claim) -> bytes:
+    return f"verify-counterexamples:{claim.id or type(claim).__name__}".encode()
+
+
+def _replay_database(claim: Claim, state: _Search, database: Any) -> _Violation | None:
+    """Judge the counterexamples kept for this claim; the first still violated is the candidate.
+    Entries that no longer parse, no longer satisfy the hypotheses or hold now are dropped."""
+    key = _database_key(claim)
+    found = None
+    for raw in sorted(database.fetch(key)):
+        try:
+            from ._problem import parse_toml
+
+            inst = Instance.from_dict(parse_toml(raw.decode("utf-8"), field="database entry"), name="replayed")
+        except (InputError, UnicodeDecodeError):
+            database.delete(key, raw)
+            continue
+        if claim.check_hypotheses(inst) is not None:
+            database.delete(key, raw)
+            continue
+        try:
+            j = state.judge(inst)
+        except _JudgeFailed:
+            continue
+        if j.violated:
+            found = found or _Violation(inst, j)
+        else:
+            database.delete(key, raw)
+    return found
+
+
 def _derandomized_seed(claim: Claim) -> int:
     name = claim.id or type(claim).__name__
     return int(hashlib.sha256(f"verify derandomized search: {name}".encode()).hexdigest()[:8], 16)
@@ -860,7 +891,8 @@ def _write_counterexample(claim: Claim, cx: Counterexample, out_dir: Path | None
 
 def check(claim: Claim, *, profile: str | Profile | None = None, seed: int | None = None,
           instance: Instance | None = None, out_dir: str | Path | None = None, record: str | Path | None = None,
-          claim_ref: str | None = None, progress: Callable[[int, int], None] | None = None) -> CheckResult:
+          claim_ref: str | None = None, progress: Callable[[int, int], None] | None = None,
+          database: Any = None) -> CheckResult:
     """Check one claim: search for a counterexample, or judge one given instance.
 
     Parameters
@@ -880,6 +912,11 @@ def check(claim: Claim, *, profile: str | Profile | None = None, seed: int | Non
         How the replay command names the claim (default its id).
     progress : callable, keyword-only
         Called with (instances judged, instances planned).
+    database : hypothesis.database.ExampleDatabase, keyword-only
+        Where confirmed counterexamples are kept (as instance-file text, never pickled) under a
+        key of the claim's id: a later check judges them first, before any new search. None
+        (the default, and what ``verify check`` and ``verify run`` use): nothing is kept, so a
+        run depends on its seed alone.
 
     Returns
     -------
@@ -914,7 +951,12 @@ def check(claim: Claim, *, profile: str | Profile | None = None, seed: int | Non
             failure = exc
         where = f"the given instance {instance.name}, profile {prof.name}"
     else:
-        state, failure = _search(claim, prof, seed, progress)
+        state = _Search(claim, prof, progress)
+        failure = _replay_database(claim, state, database) if database is not None else None
+        if failure is not None:
+            where = f"replayed from the example database, profile {prof.name}"
+        else:
+            state, failure = _search(claim, prof, seed, progress, state=state)
     n = state.judged
     decided = n - state.undecided
     cx = None
@@ -962,6 +1004,8 @@ def check(claim: Claim, *, profile: str | Profile | None = None, seed: int | Non
         if instance is None and not _target_fixed():
             reason += (" (note: this Hypothesis release predates 6.170's fix of target() for large budgets, "
                        "so the steering towards violations is weaker; Python >= 3.11 gets the fixed release)")
+    if database is not None and cx is not None and cx.confirmed:
+        database.save(_database_key(claim), cx.instance.to_toml().encode("utf-8"))
     result = CheckResult(claim.describe(), verdict, reason, n, state.undecided, state.rejected,
                          tuple(state.evidence), cx, prof, seed, time.perf_counter() - start, state.certified)
     return _finish(result, record)
