@@ -206,6 +206,55 @@ def _seconds(v: Any) -> str:
     return "" if math.isnan(f) else f"{f:.1f} s"
 
 
+_MATHML_TAGS = frozenset({"math", "mrow", "mi", "mn", "mo", "ms", "mtext", "mspace", "msub", "msup", "msubsup",
+                          "mfrac", "msqrt", "mroot", "mover", "munder", "munderover", "mtable", "mtr", "mtd",
+                          "mstyle", "mpadded", "mphantom", "menclose", "semantics", "annotation"})
+_MATHML_ATTRS = frozenset({"display", "mathvariant", "stretchy", "fence", "separator", "lspace", "rspace",
+                           "accent", "accentunder", "movablelimits", "largeop", "symmetric", "minsize", "maxsize",
+                           "displaystyle", "scriptlevel", "columnalign", "rowspacing", "columnspacing", "width",
+                           "height", "depth", "notation", "linethickness", "form", "encoding"})
+_MATH = re.compile(r"(?<!\\)\$(.+?)(?<!\\)\$", re.S)
+
+
+def _mathml(latex: str) -> str | None:
+    """MathML of one LaTeX formula (latex2mathml), sanitized: only MathML elements and
+    presentation attributes survive (no links, no scripts, no foreign markup); None if the
+    formula cannot be converted."""
+    import xml.etree.ElementTree as ET
+
+    import latex2mathml.converter
+
+    try:
+        raw = latex2mathml.converter.convert(latex)
+        root = ET.fromstring(raw)
+    except Exception:   # any failure of a third-party converter: show the LaTeX instead
+        return None
+    ns = "{http://www.w3.org/1998/Math/MathML}"
+    for el in root.iter():
+        tag = el.tag[len(ns):] if el.tag.startswith(ns) else el.tag
+        if tag not in _MATHML_TAGS:
+            return None
+        el.tag = tag
+        for key in list(el.attrib):
+            if key not in _MATHML_ATTRS:
+                del el.attrib[key]
+    root.set("xmlns", "http://www.w3.org/1998/Math/MathML")
+    return ET.tostring(root, encoding="unicode", short_empty_elements=False)
+
+
+def _math_html(text: str) -> str:
+    """Text with ``$...$`` formulas: the text escaped, each formula as MathML (rendered by the
+    browser, no network), or as escaped LaTeX in <code> where it cannot be converted."""
+    out, pos = [], 0
+    for m in _MATH.finditer(text):
+        out.append(_e(text[pos:m.start()]))
+        mathml = _mathml(m.group(1))
+        out.append(mathml if mathml is not None else f"<code>{_e(m.group(0))}</code>")
+        pos = m.end()
+    out.append(_e(text[pos:]))
+    return "".join(out)
+
+
 def _slug(cid: str, taken: set[str]) -> str:
     base = re.sub(r"[^A-Za-z0-9_.-]", "_", cid).strip(".") or "claim"
     slug, k = base, 2
@@ -693,7 +742,8 @@ def _claim_html(doc: _ClaimDoc) -> str:
          f"<p>{_badge(verdict)} {_e(rec.get('reason', ''))}</p>",
          f"<p class=\"muted\">Instances judged: {_e(rec.get('instances'))} (undecided {_e(rec.get('undecided', 0))}, "
          f"rejected by the hypotheses {_e(rec.get('rejected', 0))}); wall time {_e(_seconds(rec.get('wall_s')))}.</p>",
-         "<h2>Statement</h2>", f"<pre>{_e(info.get('statement', '') or '(none given)')}</pre>",
+         "<h2>Statement</h2>", f"<p class=\"statement\">{_math_html(info.get('statement', '') or '(none given)')}</p>",
+         f"<details><summary>LaTeX source</summary><pre>{_e(info.get('statement', ''))}</pre></details>",
          f"<p>Source: {_e(info.get('source', '') or 'not given')}</p>",
          "<h2>Hypotheses</h2>",
          ("<ul>" + "".join(f"<li>{_e(h)}</li>" for h in hyps) + "</ul>") if hyps
