@@ -91,6 +91,11 @@ class Profile:
         by most negative margin) before it settles for ``inconclusive``.
     confirm_seconds : float
         Wall-clock budget for those attempts (an attempt under way is finished).
+    search_parts : int
+        The search is split into this many independent Hypothesis searches (each with
+        ``max_examples / search_parts`` instances and a seed derived from the run's seed and the
+        part's index), run one after the other or on as many workers (``--workers``): the same
+        seed gives the same instances either way.
     """
 
     name: str
@@ -102,21 +107,23 @@ class Profile:
     max_evidence: int
     confirm_attempts: int = 4
     confirm_seconds: float = 300.0
+    search_parts: int = 1
 
     def to_json(self) -> dict[str, Any]:
         return {"name": self.name, "max_examples": self.max_examples, "horizon": self.horizon, "dps": self.dps,
                 "derandomize": self.derandomize, "shrink_seconds": self.shrink_seconds,
                 "max_evidence": self.max_evidence, "confirm_attempts": self.confirm_attempts,
-                "confirm_seconds": self.confirm_seconds}
+                "confirm_seconds": self.confirm_seconds, "search_parts": self.search_parts}
 
 
 PROFILES: dict[str, Profile] = {
     "quick": Profile("quick", max_examples=15, horizon=0.5, dps=25, derandomize=True, shrink_seconds=20.0,
                      max_evidence=50, confirm_attempts=3, confirm_seconds=120.0),
     "ci": Profile("ci", max_examples=40, horizon=1.0, dps=30, derandomize=True, shrink_seconds=60.0,
-                  max_evidence=100, confirm_attempts=4, confirm_seconds=300.0),
+                  max_evidence=100, confirm_attempts=4, confirm_seconds=300.0, search_parts=2),
     "thorough": Profile("thorough", max_examples=400, horizon=10.0, dps=50, derandomize=False,
-                        shrink_seconds=600.0, max_evidence=400, confirm_attempts=8, confirm_seconds=1800.0),
+                        shrink_seconds=600.0, max_evidence=400, confirm_attempts=8, confirm_seconds=1800.0,
+                        search_parts=8),
 }
 """The named profiles: ``quick`` (a look), ``ci`` (the CI and ``tox -e verify`` setting,
 derandomized), ``thorough`` (more instances, longer horizons, more digits)."""
@@ -615,7 +622,7 @@ class _Violation(Exception):
 
 
 class _JudgeFailed(Exception):
-    def __init__(self, instance: Instance, error: BaseException) -> None:
+    def __init__(self, instance: Any, error: BaseException) -> None:
         super().__init__(f"{type(error).__name__}: {error}")
         self.instance = instance
         self.error = error
@@ -675,6 +682,90 @@ class _Search:
         return hit
 
 
+@dataclass(frozen=True)
+class SearchPart:
+    """What one part of a search saw: plain data, so that it can come back from a worker.
+
+    Attributes
+    ----------
+    part : int
+        The part's index (0 .. profile.search_parts - 1).
+    judged, undecided, rejected, certified : int
+        Counters as in :class:`CheckResult`.
+    evidence : tuple of dict
+        Per-instance records, in the order judged.
+    violations : tuple of (Instance, Judgement)
+        Every violating instance judged, in the order found.
+    shrunk : (Instance, Judgement) or None
+        The violation Hypothesis shrank to, if any.
+    failed : (str, str) or None
+        An instance whose judgement raised, and the error.
+    unsatisfiable : bool
+        No drawn instance satisfied the hypotheses.
+    wall_s : float
+    """
+
+    part: int
+    judged: int
+    undecided: int
+    rejected: int
+    certified: int
+    evidence: tuple[Mapping[str, Any], ...]
+    violations: tuple[tuple[Instance, Judgement], ...]
+    shrunk: tuple[Instance, Judgement] | None
+    failed: tuple[str, str] | None
+    unsatisfiable: bool
+    wall_s: float
+
+
+def search_part(claim: Claim, profile: Profile, seed: int | None, part: int,
+                progress: Callable[[int, int], None] | None = None) -> SearchPart:
+    """Run part ``part`` of a claim's search (see ``Profile.search_parts``)."""
+    from hypothesis.errors import Unsatisfiable
+
+    began = time.perf_counter()
+    state, failure = _search(claim, profile, seed, progress, part=part)
+    failed = None
+    if isinstance(failure, _JudgeFailed):
+        bad = failure.instance
+        failed = (json.dumps(bad.describe(), sort_keys=True) if isinstance(bad, Instance) else repr(bad), str(failure))
+    return SearchPart(part, state.judged, state.undecided, state.rejected, state.certified, tuple(state.evidence),
+                      tuple(state.violations.values()),
+                      (failure.instance, failure.judgement) if isinstance(failure, _Violation) else None,
+                      failed, isinstance(failure, Unsatisfiable), time.perf_counter() - began)
+
+
+class _Unsatisfied(Exception):
+    """No part drew an instance that satisfied the hypotheses."""
+
+
+def _merge(claim: Claim, profile: Profile, parts: Sequence[SearchPart],
+           progress: Callable[[int, int], None] | None) -> tuple[_Search, BaseException | None]:
+    """One search state from its parts (in part order): counters add up, evidence and violations
+    are concatenated; the failure is the first part's shrunk violation, else a failed judgement."""
+    state = _Search(claim, profile, progress)
+    for p in sorted(parts, key=lambda p: p.part):
+        state.judged += p.judged
+        state.undecided += p.undecided
+        state.rejected += p.rejected
+        state.certified += p.certified
+        state.evidence.extend(dict(e) for e in p.evidence)
+        for inst, j in p.violations:
+            state.violations.setdefault(inst.key(), (inst, j))
+            state.cache.setdefault(inst.key(), j)
+    del state.evidence[profile.max_evidence:]
+    ordered = sorted(parts, key=lambda p: p.part)
+    shrunk = next((p.shrunk for p in ordered if p.shrunk is not None), None)
+    if shrunk is not None:
+        return state, _Violation(*shrunk)
+    failed = next((p.failed for p in ordered if p.failed is not None), None)
+    if failed is not None:
+        return state, _JudgeFailed(failed[0], RuntimeError(failed[1]))
+    if ordered and all(p.unsatisfiable for p in ordered):
+        return state, _Unsatisfied()
+    return state, None
+
+
 def _database_key(claim: Claim) -> bytes:
     return f"verify-counterexamples:{claim.id or type(claim).__name__}".encode()
 
@@ -711,11 +802,28 @@ def _derandomized_seed(claim: Claim) -> int:
     return int(hashlib.sha256(f"verify derandomized search: {name}".encode()).hexdigest()[:8], 16)
 
 
+def _part_seed(claim: Claim, profile: Profile, seed: int | None, part: int | None) -> int:
+    """The seed of one part of a search: the run's seed (or the claim's derandomized seed), and
+    for a search in several parts one derived from it and the part's index."""
+    base = _derandomized_seed(claim) if seed is None and profile.derandomize else (seed or 0)
+    if part is None or profile.search_parts == 1:
+        return base
+    return int(hashlib.sha256(f"{base}:part {part} of {profile.search_parts}".encode()).hexdigest()[:8], 16)
+
+
+def _part_examples(profile: Profile, part: int | None) -> int:
+    if part is None:
+        return profile.max_examples
+    k, r = divmod(profile.max_examples, profile.search_parts)
+    return max(1, k + (1 if part < r else 0))
+
+
 def _search(claim: Claim, profile: Profile, seed: int | None, progress: Callable[[int, int], None] | None,
-            state: _Search | None = None,
-            exclude: frozenset[str] = frozenset()) -> tuple[_Search, BaseException | None]:
-    """One Hypothesis search. ``exclude``: keys of violating instances whose confirmation
-    failed; they count as non-violating, so the search (and its shrinker) goes on to others."""
+            state: _Search | None = None, exclude: frozenset[str] = frozenset(),
+            part: int | None = None) -> tuple[_Search, BaseException | None]:
+    """One Hypothesis search (of one part, when ``part`` is given). ``exclude``: keys of
+    violating instances whose confirmation failed; they count as non-violating, so the search
+    (and its shrinker) goes on to others."""
     from hypothesis import HealthCheck, Phase, Verbosity, given, settings, target
     from hypothesis import seed as hseed
     from hypothesis.errors import Unsatisfiable
@@ -741,13 +849,13 @@ def _search(claim: Claim, profile: Profile, seed: int | None, progress: Callable
         if j.violated:
             raise _Violation(instance, j)
 
-    test = settings(max_examples=profile.max_examples, deadline=None, database=None, derandomize=False,
+    test = settings(max_examples=_part_examples(profile, part), deadline=None, database=None, derandomize=False,
                     report_multiple_bugs=False, suppress_health_check=list(HealthCheck), verbosity=Verbosity.quiet,
                     print_blob=False, phases=(Phase.explicit, Phase.generate, Phase.target, Phase.shrink),
                     )(given(strategy)(probe))
     # derandomized: a seed derived from the claim's id alone (Hypothesis' own derandomization hashes
     # the test function's source, so an edit of this engine would change every claim's instances)
-    test = hseed(_derandomized_seed(claim) if seed is None and profile.derandomize else (seed or 0))(test)
+    test = hseed(_part_seed(claim, profile, seed, part))(test)
     failure: BaseException | None = None
     try:
         test()
@@ -892,7 +1000,7 @@ def _write_counterexample(claim: Claim, cx: Counterexample, out_dir: Path | None
 def check(claim: Claim, *, profile: str | Profile | None = None, seed: int | None = None,
           instance: Instance | None = None, out_dir: str | Path | None = None, record: str | Path | None = None,
           claim_ref: str | None = None, progress: Callable[[int, int], None] | None = None,
-          database: Any = None) -> CheckResult:
+          database: Any = None, parts: Sequence[SearchPart] | None = None) -> CheckResult:
     """Check one claim: search for a counterexample, or judge one given instance.
 
     Parameters
@@ -917,6 +1025,9 @@ def check(claim: Claim, *, profile: str | Profile | None = None, seed: int | Non
         key of the claim's id: a later check judges them first, before any new search. None
         (the default, and what ``verify check`` and ``verify run`` use): nothing is kept, so a
         run depends on its seed alone.
+    parts : sequence of SearchPart, keyword-only
+        The parts of the search, already run (on workers: see :mod:`verify._execute`); None:
+        run them here, one after the other.
 
     Returns
     -------
@@ -956,7 +1067,11 @@ def check(claim: Claim, *, profile: str | Profile | None = None, seed: int | Non
         if failure is not None:
             where = f"replayed from the example database, profile {prof.name}"
         else:
-            state, failure = _search(claim, prof, seed, progress, state=state)
+            if parts is None:
+                parts = [search_part(claim, prof, seed, k, progress) for k in range(prof.search_parts)]
+            else:       # run elsewhere: the claim's time is its parts' and the rest
+                start -= sum(p.wall_s for p in parts)
+            state, failure = _merge(claim, prof, parts, progress)
     n = state.judged
     decided = n - state.undecided
     cx = None
@@ -988,7 +1103,7 @@ def check(claim: Claim, *, profile: str | Profile | None = None, seed: int | Non
         verdict = Verdict.INCONCLUSIVE
         bad = failure.instance
         reason = f"the judgement failed on instance {bad.describe() if isinstance(bad, Instance) else bad}: {failure}"
-    elif failure is not None:   # Unsatisfiable: no instance satisfied the hypotheses
+    elif failure is not None:   # no instance satisfied the hypotheses
         verdict = Verdict.INCONCLUSIVE
         reason = f"no drawn instance satisfied the hypotheses ({state.rejected} rejected; {where})"
     elif decided == 0:
@@ -1033,13 +1148,16 @@ def _finish(result: CheckResult, record: str | Path | None) -> CheckResult:
 # ---------------------------------------------------------------------------------------
 
 def _claims_of_module(module: Any) -> list[Claim]:
+    """The claims a module defines: its Claim instances, then its concrete Claim subclasses;
+    names starting with an underscore are private helpers, not claims."""
     found: list[Claim] = []
     seen: set[type] = set()
-    for value in vars(module).values():
+    public = {k: v for k, v in vars(module).items() if not k.startswith("_")}
+    for value in public.values():
         if isinstance(value, Claim) and type(value) not in seen:
             found.append(value)
             seen.add(type(value))
-    for value in vars(module).values():
+    for value in public.values():
         if (isinstance(value, type) and issubclass(value, Claim) and value is not Claim
                 and value.__module__ == module.__name__ and not getattr(value, "__abstractmethods__", None)
                 and value not in seen):

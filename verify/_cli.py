@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
@@ -189,6 +190,9 @@ def _parser() -> argparse.ArgumentParser:
                                                                    "(default OUT/runs/checks.jsonl)")
     ch.add_argument("--json", action="store_true",
                     help="print {\"claim\", \"verdict\", \"instances\", \"evidence\", \"counterexample\"}")
+    from ._run import add_execution_options
+
+    add_execution_options(ch)
 
     co = sub.add_parser(
         "conjecture", help="check every claim defined in your own Python file",
@@ -202,6 +206,7 @@ def _parser() -> argparse.ArgumentParser:
     co.add_argument("--seed", type=int, default=None, help="seed of the search (default: derandomized or 0)")
     co.add_argument("--out", metavar="DIR", default="reports", help="where counterexamples and run records go")
     co.add_argument("--json", action="store_true", help="print a JSON list of results")
+    add_execution_options(co)
 
     va = sub.add_parser(
         "validate", help="read a problem, formula or instance file as data and say what it holds",
@@ -532,20 +537,27 @@ def _check_text(result: Any) -> str:
 
 def _run_checks(claims: Sequence[Any], args: argparse.Namespace, ref: Any, record: Path) -> list[Any]:
     from ._claims import Instance, check, get_profile
+    from ._execute import executor, part_task
     from ._progress import ProgressBar
 
     profile = get_profile(args.profile)
     instance = Instance.load(args.problem) if getattr(args, "problem", None) else None
     results = []
-    for claim in claims:
-        bar = ProgressBar(f"check {claim.id}")
+    parallel = instance is None and (args.workers is not None or args.scheduler is not None)
+    with executor(workers=args.workers, scheduler=args.scheduler) if parallel else contextlib.nullcontext() as ex:
+        for claim in claims:
+            bar = ProgressBar(f"check {claim.id}")
 
-        def progress(done: int, planned: int, bar: ProgressBar = bar) -> None:
-            bar(min(1.0, done / max(1, planned)))
+            def progress(done: int, planned: int, bar: ProgressBar = bar) -> None:
+                bar(min(1.0, done / max(1, planned)))
 
-        results.append(check(claim, profile=profile, seed=args.seed, instance=instance, out_dir=args.out,
-                             record=record, claim_ref=ref(claim), progress=progress))
-        bar.close()
+            parts = None
+            if ex is not None:     # the search's parts on the workers; merged and confirmed here
+                futures = [ex.submit(part_task, ref(claim), profile, args.seed, k) for k in range(profile.search_parts)]
+                parts = [f.result() for f in futures]
+            results.append(check(claim, profile=profile, seed=args.seed, instance=instance, out_dir=args.out,
+                                 record=record, claim_ref=ref(claim), progress=progress, parts=parts))
+            bar.close()
     return results
 
 

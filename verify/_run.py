@@ -58,6 +58,16 @@ OUT/runs/checks.jsonl), the last one is shown. The run file is copied to DIR/run
 """
 
 
+def add_execution_options(parser: Any) -> None:
+    """``--workers N`` / ``--scheduler ADDRESS`` (Dask; the default runs in this process)."""
+    g = parser.add_argument_group("parallel execution (optional: pip install \"verify[dask]\")")
+    g.add_argument("--workers", type=int, default=None, metavar="N",
+                   help="start a local Dask cluster of N worker processes: claims and the parts of each search run "
+                        "concurrently; the same seeds give the same records")
+    g.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                   help="use the Dask cluster at ADDRESS (e.g. tcp://host:8786, from `dask scheduler`)")
+
+
 def add_parsers(sub: Any) -> None:
     """Register ``run`` and ``report`` on the CLI's subparsers."""
     profile_help = "settings profile: quick, ci (derandomized) or thorough (default: $VERIFY_PROFILE, else quick)"
@@ -72,6 +82,7 @@ def add_parsers(sub: Any) -> None:
     ru.add_argument("--seed", type=int, default=None, help="seed of every search (default: derandomized or 0)")
     ru.add_argument("--out", metavar="DIR", default="reports", help="report folder (default reports)")
     ru.add_argument("--strict", action="store_true", help="exit 3 when a claim is inconclusive")
+    add_execution_options(ru)
     ru.add_argument("--json", action="store_true",
                     help="print {\"run_file\", \"report\", \"results\": [{\"claim\", \"verdict\", ...}]}")
 
@@ -121,6 +132,10 @@ class _Display:
         pad = max(0, self.width - len(text))
         self.width = len(text)
         self.stream.write("\r" + text + " " * pad)
+        self.stream.flush()
+
+    def note(self, text: str) -> None:
+        self.stream.write(text + "\n")
         self.stream.flush()
 
     def finish(self, result: Any) -> None:
@@ -197,8 +212,8 @@ def _failed_result(claim: Any, profile: Any, seed: int | None, exc: BaseExceptio
 
 
 def run_suite(refs: Sequence[str] | None = None, *, profile: str | None = None, seed: int | None = None,
-              out: str | Path = "reports", command: str | None = None,
-              stream: TextIO | None = None) -> tuple[Path, list[Any]]:
+              out: str | Path = "reports", command: str | None = None, stream: TextIO | None = None,
+              workers: int | None = None, scheduler: str | None = None) -> tuple[Path, list[Any]]:
     """Check claims one after the other, recording each in a new run file.
 
     Parameters
@@ -215,6 +230,10 @@ def run_suite(refs: Sequence[str] | None = None, *, profile: str | None = None, 
         The command line recorded with each record (default: built from the arguments).
     stream : text stream, keyword-only
         Where progress goes (default stderr).
+    workers, scheduler : keyword-only
+        Run on a local Dask cluster of ``workers`` processes, or on the cluster at
+        ``scheduler`` (see :mod:`verify._execute`); default: in this process. Either way the
+        records are written here, in the order of the claims, and hold the same results.
 
     Returns
     -------
@@ -244,10 +263,17 @@ def run_suite(refs: Sequence[str] | None = None, *, profile: str | None = None, 
                 "claims": [c.id for c, _ in claims], **_workdir_git()}
     display = _Display(len(claims), stream=stream)
     results: list[Any] = []
-    try:
-        _run_claims(claims, prof, seed, out_dir, run_file, run_info, display, results)
-    except KeyboardInterrupt:
-        raise RunInterrupted(run_file) from None
+    from ._execute import executor
+
+    with executor(workers=workers, scheduler=scheduler) as ex:
+        try:
+            if workers is None and scheduler is None:
+                _run_claims(claims, prof, seed, out_dir, run_file, run_info, display, results)
+            else:
+                display.note(f"running on {ex.description}")
+                _run_claims_parallel(ex, claims, prof, seed, out_dir, run_file, run_info, display, results)
+        except KeyboardInterrupt:
+            raise RunInterrupted(run_file) from None
     return run_file, results
 
 
@@ -270,9 +296,38 @@ def _run_claims(claims: Sequence[tuple[Any, str]], prof: Any, seed: int | None, 
             result = check(claim, profile=prof, seed=seed, out_dir=out_dir, claim_ref=cref, progress=display.update)
         except Exception as exc:   # one broken claim must not lose the others' results
             result = _failed_result(claim, prof, seed, exc, time.perf_counter() - began)
-        record = {**result.record(), "run": {**run_info, "index": k}}
-        with run_file.open("a", encoding="utf-8") as fh:
-            fh.write(json.dumps(record, sort_keys=True) + "\n")
+        _append(run_file, result, run_info, k)
+        display.finish(result)
+        results.append(result)
+
+
+def _append(run_file: Path, result: Any, run_info: dict[str, Any], k: int) -> None:
+    record = {**result.record(), "run": {**run_info, "index": k}}
+    with run_file.open("a", encoding="utf-8") as fh:
+        fh.write(json.dumps(record, sort_keys=True) + "\n")
+
+
+def _run_claims_parallel(ex: Any, claims: Sequence[tuple[Any, str]], prof: Any, seed: int | None, out_dir: Path,
+                         run_file: Path, run_info: dict[str, Any], display: _Display, results: list[Any]) -> None:
+    """Every claim's search parts and conclusion on the cluster; records and counterexample files
+    written here, in the order of the claims, as each result arrives."""
+    from dataclasses import replace
+
+    from ._claims import _write_counterexample
+    from ._execute import check_parallel
+
+    began = time.perf_counter()
+    pending = check_parallel(ex, claims, prof, seed)
+    for k, ((claim, cref), fut) in enumerate(zip(claims, pending), 1):
+        display.start(k, claim.id)
+        try:
+            result = fut.result()
+            if result.counterexample is not None:
+                result = replace(result, counterexample=_write_counterexample(claim, result.counterexample,
+                                                                              out_dir, cref))
+        except Exception as exc:   # one broken claim must not lose the others' results
+            result = _failed_result(claim, prof, seed, exc, time.perf_counter() - began)
+        _append(run_file, result, run_info, k)
         display.finish(result)
         results.append(result)
 
@@ -301,7 +356,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     stream = sys.stderr
     out = Path(args.out)
     try:
-        run_file, results = run_suite(args.only, profile=args.profile, seed=args.seed, out=out, stream=stream)
+        run_file, results = run_suite(args.only, profile=args.profile, seed=args.seed, out=out, stream=stream,
+                                      workers=args.workers, scheduler=args.scheduler)
     except RunInterrupted as exc:   # render what was finished, then stop as interrupted
         report = render_report(exc.run_file, out)
         print(f"\nverify: interrupted; the report of the finished claims: {report.index}", file=stream)
