@@ -23,6 +23,7 @@ import argparse
 import csv
 import json
 import math
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -555,6 +556,20 @@ def add_parser(sub: Any) -> None:
                                                                 "d<dim>-<activation>-<optimizer>)")
     rp.add_argument("--plot-every", type=int, default=25, help="redraw the figure every K logging points (default 25)")
     rp.add_argument("--json", action="store_true", help="print the summary as JSON")
+    gr = rp.add_argument_group("the whole grid (--grid)")
+    gr.add_argument("--grid", action="store_true",
+                    help="run the paper's grid: --dims x --activations x --optimizers x --runs, sharded over "
+                         "--workers; resumable (a rerun skips finished shards); a summary table and a figure per "
+                         "dimension in --out (default reports/sad-polynomial-grid)")
+    gr.add_argument("--dims", type=int, nargs="+", default=None, metavar="D", help="input dimensions (default 1 2 4)")
+    gr.add_argument("--activations", nargs="+", default=None, metavar="NAME",
+                    help="activations (default swish softplus gelu elu tanh)")
+    gr.add_argument("--optimizers", nargs="+", default=None, metavar="OPT", help="gd, adam (default both)")
+    gr.add_argument("--runs-per-shard", type=int, default=5, metavar="K",
+                    help="runs per task (default 5; shard k has seed SEED + 1000 k)")
+    from ._run import add_execution_options
+
+    add_execution_options(rp)
     rp.add_argument("--redraw", action="store_true", help="do not train: rebuild mean.csv, the summary and the "
                                                           "figure of --out from its curves.csv")
 
@@ -606,6 +621,41 @@ def _reuse_heap() -> None:
         return
 
 
+def _config(dim: int, activation: str, optimizer: str, full_batch: bool, runs: int, steps: int, log_every: int,
+            dtype: str, seed: int) -> dict[str, Any]:
+    return {"experiment": "sad-polynomial", "dim": dim, "widths": list(TARGETS[dim].widths),
+            "target": TARGETS[dim].formula, "activation": activation, "optimizer": optimizer,
+            "full_batch": full_batch, "runs": runs, "steps": steps, "log_every": log_every,
+            "dtype": dtype, "seed": seed, "train_size": 10_000, "batch": 10_000 if optimizer == "gd" else 100,
+            "step_size": 1e-3 if optimizer == "gd" else 5e-3,
+            "batches": "full" if full_batch else "drawn with replacement"}
+
+
+def config_of(c: Any) -> dict[str, Any]:
+    """The configuration record of a grid configuration (``verify._grid.GridConfig``)."""
+    out = _config(c.dim, c.activation, c.optimizer, c.full_batch, c.runs, c.steps, c.log_every, c.dtype, c.seed)
+    out.update(runs_per_shard=c.runs_per_shard, shard_seeds=[c.seed + 1000 * k for k, _ in c.shards])
+    return out
+
+
+def _run_grid(args: argparse.Namespace, runs: int, steps: int, log_every: int) -> int:
+    from ._execute import executor
+    from ._grid import configs_from_args, run_grid
+    from ._progress import ProgressBar
+
+    configs = configs_from_args(args, runs=runs, steps=steps, log_every=log_every)
+    out = Path(args.out) if args.out else Path("reports") / "sad-polynomial-grid"
+    bar = ProgressBar("sad-polynomial grid")
+    with executor(workers=args.workers, scheduler=args.scheduler) as ex:
+        rows = run_grid(configs, out, ex, progress=bar, note=lambda text: print(text, file=sys.stderr))
+    bar.close()
+    if args.json:
+        print(json.dumps(rows, indent=1))
+    else:
+        print((out / "grid_summary.md").read_text(encoding="utf-8") + f"\noutputs: {out}/")
+    return 0
+
+
 def run(args: argparse.Namespace) -> int:
     """Run ``verify reproduce``."""
     from ._progress import ProgressBar
@@ -631,18 +681,16 @@ def run(args: argparse.Namespace) -> int:
     runs = prof["runs"] if args.runs is None else args.runs
     steps = prof["steps"] if args.steps is None else args.steps
     log_every = prof["log_every"] if args.log_every is None else args.log_every
+    if args.grid:
+        return _run_grid(args, runs, steps, log_every)
     if args.plot_every < 1:
         raise InputError("--plot-every", args.plot_every, "must be >= 1")
     out = Path(args.out) if args.out else Path("reports") / (
         f"sad-polynomial-d{args.dim}-{args.activation}-{args.optimizer}{'-full' if args.full_batch else ''}")
     dtype = np.float64 if args.dtype == "float64" else np.float32
-    config = {"experiment": "sad-polynomial", "dim": args.dim, "widths": list(TARGETS[args.dim].widths),
-              "target": TARGETS[args.dim].formula, "activation": args.activation, "optimizer": args.optimizer,
-              "full_batch": args.full_batch, "runs": runs, "steps": steps, "log_every": log_every,
-              "dtype": args.dtype, "seed": args.seed, "train_size": 10_000,
-              "batch": 10_000 if args.optimizer == "gd" else 100,
-              "step_size": 1e-3 if args.optimizer == "gd" else 5e-3,
-              "batches": "full" if args.full_batch else "drawn with replacement", "blas_threads": blas}
+    config = _config(args.dim, args.activation, args.optimizer, args.full_batch, runs, steps, log_every, args.dtype,
+                     args.seed)
+    config["blas_threads"] = blas
     count = 0
 
     def on_log(curves: Curves, theta: Array) -> None:
