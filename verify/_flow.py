@@ -94,6 +94,11 @@ class _ExplicitRK(Solver):
     n_stages: ClassVar[int]
 
     def _stages(self, landscape: Any, theta: Array, grad: Array, h: Array) -> tuple[Array, Array, Array, Array]:
+        # a landscape with compiled kernels evaluates all stages in one call (NpLandscape._explicit_stages)
+        fused = getattr(landscape, "_explicit_stages", None)
+        done = fused(self.A, self.B, theta, grad, h) if fused is not None else None
+        if done is not None:
+            return done
         m, d = theta.shape
         K = np.empty((self.n_stages + 1, m, d))
         K[0] = -grad
