@@ -178,3 +178,21 @@ class CompiledNet:
                                  np.ascontiguousarray(b_coef, dtype=np.float64), w, wo, bo, act, oa, x, y, wts, block,
                                  K, y_new, loss_new, g_new)
         return K, y_new, loss_new, g_new
+
+    def explicit_advance(self, a_coef: Array, b_coef: Array, e_coef: Array, dop853: bool, exponent: float,
+                         idx: Array, theta: Array, grad: Array, loss: Array, t: Array, h: Array, target: Array,
+                         steps: Array, rejected: Array, n_grad: Array, control: tuple[float, ...],
+                         events: tuple[float, float, float], max_attempts: int) -> Array:
+        """Adaptive steps of an explicit pair for members ``idx`` until each lands on ``target``
+        (arrays updated in place); the outcome per member (``verify._compiled_nb.explicit_advance``)."""
+        outcome = np.empty(idx.size, dtype=np.int64)
+        d = self.n_params
+        S = a_coef.shape[0]
+        w, wo, bo, act, oa, x, y, wts, block = self._net()
+        block = int(min(block, max(16, (_STAGE_VALUES // ((S + 3) * d)) // 8 * 8)))
+        self._call("explicit_advance", self._kind, np.ascontiguousarray(idx, dtype=np.int64), theta, grad, loss, t,
+                   h, target, steps, rejected, n_grad, outcome, np.ascontiguousarray(a_coef, dtype=np.float64),
+                   np.ascontiguousarray(b_coef, dtype=np.float64), np.ascontiguousarray(e_coef, dtype=np.float64),
+                   bool(dop853), float(exponent), np.asarray(control, dtype=np.float64),
+                   np.asarray(events, dtype=np.float64), int(max_attempts), w, wo, bo, act, oa, x, y, wts, block)
+        return outcome

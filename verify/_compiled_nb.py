@@ -532,16 +532,44 @@ def loss_grad(kind: tuple[int, ...], theta: Array, widths: Array, w_off: Array, 
 
 
 @_jit()
-def explicit_stages(kind: tuple[int, ...], theta: Array, grad: Array, h: Array, a_coef: Array, b_coef: Array, widths: Array,
-                    w_off: Array, b_off: Array, tag: tuple[int, ...], out_act: bool, x: Array, y: Array, wts: Array,
-                    block: int, K: Array, y_new: Array, loss_new: Array, g_new: Array) -> None:
+def _block_stages(kind: tuple[int, ...], thB: Array, hB: Array, eb: int, a_coef: Array, b_coef: Array,
+                  widths: Array, w_off: Array, b_off: Array, tag: tuple[int, ...], out_act: bool, x: Array, y: Array,
+                  wts: Array, KB: Array, yB: Array, gB: Array, lossB: Array) -> None:
+    """The stages of one explicit Runge-Kutta step for a block (rows of eb members): on entry KB[0]
+    holds -grad L(thB); on exit KB[1 .. S], yB the new point, gB and lossB its gradient and loss."""
+    d = thB.shape[0]
+    S = a_coef.shape[0]
+    for s in range(1, S + 1):
+        coef = a_coef[s] if s < S else b_coef
+        for p in range(d):
+            yr = yB[p, :eb]
+            tr = thB[p, :eb]
+            for e in range(eb):
+                yr[e] = 0.0
+            for q in range(s):
+                c = coef[q]
+                if c != 0.0:
+                    kr = KB[q, p, :eb]
+                    for e in range(eb):
+                        yr[e] += c * kr[e]
+            for e in range(eb):
+                yr[e] = tr[e] + hB[e] * yr[e]
+        _block_loss_grad(kind, yB, eb, widths, w_off, b_off, tag, out_act, x, y, wts, True, lossB, gB)
+        for p in range(d):
+            for e in range(eb):
+                KB[s, p, e] = -gB[p, e]
+
+
+@_jit()
+def explicit_stages(kind: tuple[int, ...], theta: Array, grad: Array, h: Array, a_coef: Array, b_coef: Array,
+                    widths: Array, w_off: Array, b_off: Array, tag: tuple[int, ...], out_act: bool, x: Array,
+                    y: Array, wts: Array, block: int, K: Array, y_new: Array, loss_new: Array, g_new: Array) -> None:
     """The stages of an explicit Runge-Kutta step of theta' = -grad L for every member.
 
     K[0] = -grad; K[s] = -grad L(theta + h sum_{q<s} a_coef[s, q] K[q]) for s = 1 .. S - 1;
     y_new = theta + h sum_q b_coef[q] K[q]; K[S] = -grad L(y_new) (first same as last).
     ``K`` has shape (S + 1, m, d), like the numpy stage loop of ``verify._flow``.
     """
-    act = tag
     E, d = theta.shape
     S = a_coef.shape[0]
     for e0 in range(0, E, block):
@@ -551,37 +579,167 @@ def explicit_stages(kind: tuple[int, ...], theta: Array, grad: Array, h: Array, 
         gB = np.empty((d, eb))
         KB = np.empty((S + 1, d, eb))
         lossB = np.empty(eb)
-        hB = h[e0: e0 + eb]
         _transpose_in(theta, e0, eb, thB)
         _transpose_in(grad, e0, eb, gB)
         for p in range(d):
             for e in range(eb):
                 KB[0, p, e] = -gB[p, e]
-        for s in range(1, S + 1):
-            coef = a_coef[s] if s < S else b_coef
-            for p in range(d):
-                yr = yB[p]
-                tr = thB[p]
-                for e in range(eb):
-                    yr[e] = 0.0
-                for q in range(s):
-                    c = coef[q]
-                    if c != 0.0:
-                        kr = KB[q, p]
-                        for e in range(eb):
-                            yr[e] += c * kr[e]
-                for e in range(eb):
-                    yr[e] = tr[e] + hB[e] * yr[e]
-            _block_loss_grad(kind, yB, eb, widths, w_off, b_off, tag, out_act, x, y, wts, True, lossB, gB)
-            for p in range(d):
-                for e in range(eb):
-                    KB[s, p, e] = -gB[p, e]
+        _block_stages(kind, thB, h[e0: e0 + eb], eb, a_coef, b_coef, widths, w_off, b_off, tag, out_act, x, y, wts,
+                      KB, yB, gB, lossB)
         _transpose_out(yB, e0, eb, y_new)
         _transpose_out(gB, e0, eb, g_new)
         for e in range(eb):
             loss_new[e0 + e] = lossB[e]
         for s in range(S + 1):
             _transpose_out(KB[s], e0, eb, K[s])
+
+
+#: outcomes of ``explicit_advance`` per member
+ADV_LANDED = 0        # reached its target time exactly
+ADV_STOPPED = 1       # an accepted step met an event (the caller's check_events says which)
+ADV_BUDGET = 2        # steps + rejected reached max_steps
+ADV_UNDERFLOW = 3     # the step size fell below what float64 resolves at t
+ADV_PAUSED = 4        # used its attempts for this call (the caller calls again)
+
+
+@_jit()
+def explicit_advance(kind: tuple[int, ...], idx: Array, theta: Array, grad: Array, loss: Array, t: Array, h: Array,
+                     target: Array, steps: Array, rejected: Array, n_grad: Array, outcome: Array, a_coef: Array,
+                     b_coef: Array, e_coef: Array, dop853: bool, exponent: float, control: Array, events: Array,
+                     max_attempts: int, widths: Array, w_off: Array, b_off: Array, tag: tuple[int, ...],
+                     out_act: bool, x: Array, y: Array, wts: Array, block: int) -> None:
+    """Adaptive steps of an explicit pair for the members ``idx`` until each lands on its target.
+
+    The same step-size control and error norms as ``verify._flow.solve_flow`` with ``Dopri5``
+    (``e_coef`` (1, S + 1): the error weights E) or ``Dop853`` (``e_coef`` (2, S + 1): E5, E3),
+    one attempt at a time for all members still going (compacted, ``block`` per call of the
+    stage kernel). ``control`` = (rtol, atol, safety, min_factor, max_factor, max_steps);
+    ``events`` = (gtol, radius, loss_below or nan). A member stops after the accepted step that
+    lands on ``target`` (``ADV_LANDED``), after an accepted step whose state meets an event
+    (``ADV_STOPPED``: non-finite values, |theta| >= radius, |grad| <= gtol, loss <= loss_below),
+    when steps + rejected reaches max_steps or the step underflows, or after ``max_attempts``
+    attempts in this call (``ADV_PAUSED``). theta, grad, loss, t, h and the counters of those
+    members are updated in place; ``target[i]`` and ``outcome[i]`` belong to member idx[i].
+    """
+    rtol, atol, safety, min_factor, max_factor = control[0], control[1], control[2], control[3], control[4]
+    max_steps = control[5]
+    gtol, radius, loss_below = events[0], events[1], events[2]
+    d = theta.shape[1]
+    S = a_coef.shape[0]
+    n_act = idx.size
+    live = idx.copy()              # members still going (compacted)
+    pos = np.arange(n_act)         # their positions in idx / outcome
+    attempts = 0
+    blk = min(block, max(n_act, 1))
+    thB = np.empty((d, blk))
+    yB = np.empty((d, blk))
+    gB = np.empty((d, blk))
+    KB = np.empty((S + 1, d, blk))
+    lossB = np.empty(blk)
+    hB = np.empty(blk)
+    while n_act > 0:
+        if attempts >= max_attempts:
+            for i in range(n_act):
+                outcome[pos[i]] = ADV_PAUSED
+            break
+        attempts += 1
+        keep = 0
+        for b0 in range(0, n_act, blk):
+            eb = min(blk, n_act - b0)
+            # budget and step size; members that stop here are removed below (hB = 0 marks them)
+            for i in range(eb):
+                e = live[b0 + i]
+                if steps[e] + rejected[e] >= max_steps:
+                    outcome[pos[b0 + i]] = ADV_BUDGET
+                    hB[i] = 0.0
+                    continue
+                hi = min(h[e], target[pos[b0 + i]] - t[e])
+                if hi <= 1e-14 * max(1.0, abs(t[e])):
+                    outcome[pos[b0 + i]] = ADV_UNDERFLOW
+                    hB[i] = 0.0
+                    continue
+                hB[i] = hi
+                for p in range(d):
+                    thB[p, i] = theta[e, p]
+                    KB[0, p, i] = -grad[e, p]
+            _block_stages(kind, thB, hB, eb, a_coef, b_coef, widths, w_off, b_off, tag, out_act, x, y, wts,
+                          KB, yB, gB, lossB)
+            for i in range(eb):
+                e = live[b0 + i]
+                hi = hB[i]
+                if hi == 0.0:
+                    continue
+                n_grad[e] += S
+                # the error norm (as in verify._flow)
+                if dop853:
+                    n5 = 0.0
+                    n3 = 0.0
+                    for p in range(d):
+                        sc = atol + rtol * max(abs(thB[p, i]), abs(yB[p, i]))
+                        a5 = 0.0
+                        a3 = 0.0
+                        for q in range(S + 1):
+                            a5 += e_coef[0, q] * KB[q, p, i]
+                            a3 += e_coef[1, q] * KB[q, p, i]
+                        a5 /= sc
+                        a3 /= sc
+                        n5 += a5 * a5
+                        n3 += a3 * a3
+                    denom = math.sqrt((n5 + 0.01 * n3) * d)
+                    err = 0.0 if n5 == 0.0 else abs(hi) * n5 / (denom if denom != 0.0 else 1.0)
+                else:
+                    acc = 0.0
+                    for p in range(d):
+                        sc = atol + rtol * max(abs(thB[p, i]), abs(yB[p, i]))
+                        a1 = 0.0
+                        for q in range(S + 1):
+                            a1 += e_coef[0, q] * KB[q, p, i]
+                        a1 = hi * a1 / sc
+                        acc += a1 * a1
+                    err = math.sqrt(acc / d)
+                if not math.isfinite(err):
+                    err = math.inf
+                ok = err <= 1.0
+                if err == 0.0:
+                    factor = max_factor
+                elif math.isfinite(err):
+                    factor = min(max(safety * err ** (-1.0 / exponent), min_factor), max_factor)
+                else:
+                    factor = min_factor
+                if not ok:
+                    factor = min(factor, 1.0)
+                    rejected[e] += 1
+                    h[e] = hi * factor
+                    live[keep] = e
+                    pos[keep] = pos[b0 + i]
+                    keep += 1
+                    continue
+                tg = target[pos[b0 + i]]
+                landed = hi >= tg - t[e]
+                t[e] = tg if landed else t[e] + hi
+                grown = hi * factor
+                h[e] = max(h[e], grown) if landed else grown
+                steps[e] += 1
+                loss[e] = lossB[i]
+                tn = 0.0
+                gn = 0.0
+                finite = math.isfinite(lossB[i])
+                for p in range(d):
+                    theta[e, p] = yB[p, i]
+                    grad[e, p] = gB[p, i]
+                    tn += yB[p, i] * yB[p, i]
+                    gn += gB[p, i] * gB[p, i]
+                    finite = finite and math.isfinite(yB[p, i]) and math.isfinite(gB[p, i])
+                event = (not finite) or math.sqrt(tn) >= radius or math.sqrt(gn) <= gtol or lossB[i] <= loss_below
+                if event:
+                    outcome[pos[b0 + i]] = ADV_STOPPED
+                elif landed:
+                    outcome[pos[b0 + i]] = ADV_LANDED
+                else:
+                    live[keep] = e
+                    pos[keep] = pos[b0 + i]
+                    keep += 1
+        n_act = keep
 
 
 @_jit()

@@ -197,6 +197,12 @@ class NpLandscape:
             self._net_kernel = _compiled.CompiledNet(self.network, q.x, q.y, q.w)
         return self._net_kernel
 
+    def _explicit_advance(self) -> Callable[..., Array] | None:
+        """The compiled adaptive loop of the explicit pairs (``verify._compiled.CompiledNet.explicit_advance``),
+        or None where the kernels do not apply."""
+        kernel = self._kernel()
+        return None if kernel is None else kernel.explicit_advance
+
     def _explicit_stages(self, a_coef: Array, b_coef: Array, theta: Array, grad: Array,
                          h: Array) -> tuple[Array, Array, Array, Array] | None:
         """The stages of one explicit Runge-Kutta step of the gradient flow for every member, in one
