@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import statistics
 import time
-from dataclasses import dataclass
-from typing import Callable
+from dataclasses import dataclass, field
+from typing import Any, Callable
 
 
 @dataclass(frozen=True)
@@ -21,6 +21,8 @@ class Result:
     goal: str
     met: bool
     notes: str = ""
+    #: one dict per solver (ours first): name, run_s, compile_s, total_s, error, ratios, note or skipped
+    table: list[dict[str, Any]] = field(default_factory=list)
 
 
 def median_time(fn: Callable[[], object], repeat: int, warmup: int = 2) -> float:

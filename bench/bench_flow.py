@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from typing import Callable
+from typing import Any, Callable
 
 import numpy as np
 import scipy.integrate
@@ -13,7 +13,10 @@ from verify._flow import Dop853, Rodas4, solve_flow
 from verify._np import NpLandscape
 from verify._trajectory import StepControl
 
+from . import _peers
 from ._common import Result, median_time
+
+T1 = 100.0
 
 ENSEMBLE = """
 [network]
@@ -42,34 +45,112 @@ theta = ["1", "0", "1", "0"]
 """
 
 
+def _ours_row(land: NpLandscape, th0: np.ndarray, rtol: float, repeat: int, err: Callable[[np.ndarray], float],
+              first_call: float, name: str) -> dict[str, Any]:
+    control = StepControl(rtol=rtol, atol=rtol / 100)
+    out: dict[str, Any] = {}
+
+    def run() -> None:
+        out["flow"] = solve_flow(land, th0, t1=T1, solver=Dop853(), control=control)
+
+    run_s = median_time(run, max(1, min(repeat, 3)), warmup=1)
+    theta = np.array([m.theta for m in out["flow"].members])
+    return {"name": f"{name} rtol {rtol:g}", "run_s": run_s, "compile_s": first_call, "total_s": run_s + first_call,
+            "error": err(theta)}
+
+
+def _peer_row(row: _peers.Row, out: np.ndarray | None, err: Callable[[np.ndarray], float]) -> dict[str, Any]:
+    if row.skipped:
+        return {"name": row.name, "skipped": row.skipped}
+    return {"name": row.name, "run_s": row.run_s, "compile_s": row.compile_s, "total_s": row.total_s,
+            "error": err(out) if out is not None else float("nan"), "note": row.note}
+
+
 def bench_ensemble_flow(repeat: int) -> Result:
-    """E = 1000 flows of a 1-4-1 tanh network (16 grid points, target x^2, normal init) to
-    t1 = 100 at rtol 1e-8: ours (Dop853, all members at once) against a loop of
-    scipy.integrate.solve_ivp(LSODA) over the members with the same gradient (goal: >= 15x)."""
+    """E = 1000 flows of a 1-4-1 tanh network (16 grid points on [-1, 1], target x^2, normal init)
+    to t1 = 100, against heyoka (batch Taylor), diffrax (Tsit5, jit(vmap)) and a loop of scipy LSODA.
+
+    Accuracy: the max over members of |L(theta(t1)) - L_ref| / L_ref, L_ref from our Dop853 at
+    rtol 1e-13 (checked against heyoka at tol 1e-15 when installed). Ours at rtol 1e-8, 1e-9,
+    1e-10, heyoka at tol 1e-8, 1e-9, 1e-10: for each heyoka run, ours is the fastest run with an
+    error no larger (goal: ahead end to end for each). Our "compile" is what the first kernel
+    calls cost in a fresh process beyond their run time, loading the kernels from numba's disk
+    cache (an empty cache: in the notes); heyoka's is building its integrator (its disk cache
+    as ordinary; empty: in the notes)."""
     p = parse_problem(ENSEMBLE)
     land = NpLandscape(p)
     th0 = p.init.thetas(p.network)
-    control = StepControl(rtol=1e-8, atol=1e-10)
-    result = {}
+    q = land._fixed
+    assert q is not None
+    x, y = q.x[:, 0], q.y[:, 0]
+    ref_control = StepControl(rtol=1e-13, atol=1e-15, max_steps=10**7)
+    ref = np.array([m.theta for m in solve_flow(land, th0, t1=T1, solver=Dop853(), control=ref_control).members])
+    loss_ref = land.loss(ref)
 
-    def ours() -> None:
-        result["ours"] = solve_flow(land, th0, t1=100.0, solver=Dop853(), control=control)
+    def err(theta: np.ndarray) -> float:
+        k = theta.shape[0]
+        return float(np.max(np.abs(land.loss(theta) - loss_ref[:k]) / np.abs(loss_ref[:k])))
 
-    t_ours = median_time(ours, max(1, min(repeat, 3)), warmup=1)
-
-    def fun(t: float, y: np.ndarray) -> np.ndarray:
-        return -land.grad(y)
-
-    t0 = time.perf_counter()
-    ends = np.array([scipy.integrate.solve_ivp(fun, (0.0, 100.0), th0[e], method="LSODA", rtol=1e-8,
-                                               atol=1e-10).y[:, -1] for e in range(th0.shape[0])])
-    t_peer = time.perf_counter() - t0
-    ours_end = np.array([m.theta for m in result["ours"].members])
-    diff = float(np.max(np.abs(ours_end - ends)))
-    ratio = t_peer / t_ours
-    return Result("ensemble_flow", "solve_flow(Dop853) over E=1000 members",
-                  "loop of solve_ivp(LSODA) over the members", t_ours, t_peer, ratio, "peer/ours >= 15",
-                  ratio >= 15, f"max |theta_ours - theta_lsoda| at t1 = {diff:.1e}; ratio is peer time / ours")
+    notes = []
+    row, hy_ref = _peers.heyoka_flow(th0, x, y, 4, T1, 1e-15)
+    if hy_ref is not None:
+        notes.append(f"reference (Dop853 rtol 1e-13) against heyoka tol 1e-15: {err(hy_ref):.1e}")
+    compiled = land._kernel() is not None
+    _peers.first_call_cost(ENSEMBLE, 1e-9, T1, cold=False)  # fills numba's disk cache if it was empty
+    warm = _peers.first_call_cost(ENSEMBLE, 1e-9, T1, cold=False)
+    cold = _peers.first_call_cost(ENSEMBLE, 1e-9, T1, cold=True)
+    notes.append(f"ours: compiled kernels {'on' if compiled else 'OFF (numba missing)'}; in a fresh process the first "
+                 f"solve_flow (rtol 1e-9) took {warm['first']:.2f} s and the second {warm['second']:.2f} s with numba's "
+                 f"disk cache (the difference, {warm['overhead']:.2f} s, is our compile column), {cold['first']:.2f} s "
+                 f"and {cold['second']:.2f} s compiling into an empty cache (import of verify {warm['import']:.2f} s, "
+                 f"not counted for either side)")
+    table = [_ours_row(land, th0, rtol, repeat, err, warm["overhead"], "verify Dop853")
+             for rtol in (1e-8, 1e-9, 3e-10, 1e-10)]
+    table.append(_ours_row(NpLandscape(p, compiled=False), th0, 1e-8, 1, err, 0.0, "verify Dop853 numpy path"))
+    heyoka_rows = []
+    for tol in (1e-8, 1e-9, 1e-10):
+        row, out = _peers.heyoka_flow(th0, x, y, 4, T1, tol)
+        heyoka_rows.append(_peer_row(row, out, err))
+    row, _ = _peers.heyoka_flow(th0, x, y, 4, T1, 1e-10, cold=True)
+    if not row.skipped:
+        notes.append(f"heyoka tol 1e-10 compile with an empty disk cache: {row.compile_s:.2f} s")
+    table += heyoka_rows
+    row, out = _peers.diffrax_flow(th0, x, y, 4, T1, 1e-8, 1e-10)
+    table.append(_peer_row(row, out, err))
+    row, out, k = _peers.lsoda_flow(th0, x, y, 4, T1, 1e-8, 1e-10, members=100)
+    table.append(_peer_row(row, out, err))
+    ours_rows = list(table[:4])
+    for r in table:
+        r["total_ratio"] = r["total_s"] / ours_rows[1]["total_s"] if "total_s" in r else float("nan")
+        r["run_ratio"] = r["run_s"] / ours_rows[1]["run_s"] if "run_s" in r else float("nan")
+    # each heyoka run against our fastest run at equal or better accuracy
+    verdicts, ratios = [], []
+    for h in heyoka_rows:
+        if h.get("skipped"):
+            continue
+        fits = [o for o in ours_rows if o["error"] <= h["error"]]
+        if not fits:
+            verdicts.append(f"{h['name']} (error {h['error']:.1e}): no run of ours as accurate")
+            ratios.append(0.0)
+            continue
+        best = min(fits, key=lambda o: o["total_s"])
+        ratios.append(h["total_s"] / best["total_s"])
+        verdicts.append(f"{h['name']} (error {h['error']:.1e}) vs {best['name']} (error {best['error']:.1e}): "
+                        f"end to end {h['total_s'] / best['total_s']:.2f}x, run {h['run_s'] / best['run_s']:.2f}x")
+    notes.append("ratios in the table are solver / ours at rtol 1e-9 (above 1: ours is faster)")
+    if heyoka_rows and not heyoka_rows[-1].get("skipped"):
+        h = heyoka_rows[-1]
+        fits = [o for o in ours_rows if o["error"] <= h["error"]]
+        best = min(fits, key=lambda o: o["total_s"]) if fits else ours_rows[-1]
+        ours_s, peer_s = best["total_s"], h["total_s"]
+        met = bool(ratios) and min(ratios) > 1.0
+        peer = f"heyoka taylor_adaptive_batch tol 1e-10, end to end (compile + run): {'; '.join(verdicts)}"
+    else:
+        ours_s, peer_s, met = ours_rows[1]["total_s"], float("nan"), False
+        peer = "heyoka: not installed, goal not judged (pip install -e '.[bench]')"
+    return Result("ensemble_flow", f"solve_flow(Dop853) over E={th0.shape[0]} members, end to end", peer, ours_s,
+                  peer_s, peer_s / ours_s, "ahead of heyoka end to end at equal or better accuracy (each tolerance)",
+                  met, "; ".join(notes), table)
 
 
 def bench_long_horizon(repeat: int) -> Result:

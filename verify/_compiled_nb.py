@@ -24,10 +24,12 @@ in which the activation is inlined into the fused loops and the other branches f
 tanh and the logistic function are evaluated by a branch-free formula that vectorizes (the
 libm calls cost about 15 ns each here, against numpy's 1.7 ns SIMD tanh): exp(-v) for
 v >= 0 by the reduction v = k ln 2 + r, |r| <= ln(2) / 2, a degree-13 Taylor polynomial of
-exp(-r) (truncation below 5e-18) and 2^-k built from its exponent bits; then
-tanh |x| = (1 - e) / (1 + e) with e = exp(-2 |x|) for |x| >= 0.625, and Cephes' rational
-approximation below (S. L. Moshier, Cephes Math Library, tanh.c). The tests compare both
-with mpmath at 40 digits (about 1 ulp).
+exp(-r) (truncation below 5e-18) and 2^-k built from its exponent bits (Cody and Waite's
+reduction; J.-M. Muller, Elementary Functions, 3rd ed., 2016, ch. 11). tanh |x| is
+-m / (2 + m) with m = expm1(-2 |x|) = (2^-k - 1) + 2^-k (exp(-r) - 1), which has no
+cancellation for small |x|, and the logistic function is 1 / (1 + e) or e / (1 + e) with
+e = exp(-|x|). The tests compare them with mpmath at 40 digits (within 2 ulp, about 1 ns
+per value against 1.7 ns for numpy's tanh).
 """
 
 from __future__ import annotations
@@ -109,15 +111,29 @@ def _exp_neg(v: float) -> float:
 
 @_jit(inline="always")
 def _tanh(x: float) -> float:
+    """tanh x = -m / (2 + m) with m = expm1(-2 |x|), the sign of x (|x| > 20: +-1 exactly)."""
     a = abs(x)
-    e = _exp_neg(2.0 * min(a, 20.0))
-    s = a * a
-    num = (-9.64399179425052238628e-1 * s - 9.92877231001918586564e1) * s - 1.61468768441708447952e3
-    den = ((s + 1.12811678491632931402e2) * s + 2.23548839060100448583e3) * s + 4.84406305325125486048e3
-    small = a < 0.625
-    top = a * den + a * s * num if small else 1.0 - e
-    bot = den if small else 1.0 + e
-    t = math.copysign(top / bot, x)
+    v = 2.0 * min(a, 20.0)
+    k = math.floor(v * _LOG2E + 0.5)
+    r = (v - k * _LN2_HI) - k * _LN2_LO
+    q = -r
+    # exp(q) = 1 + q P(q) with P(q) = sum_i q^i / (i + 1)!, i <= 12
+    p = 1.0 / 6227020800.0
+    p = p * q + 1.0 / 479001600.0
+    p = p * q + 1.0 / 39916800.0
+    p = p * q + 1.0 / 3628800.0
+    p = p * q + 1.0 / 362880.0
+    p = p * q + 1.0 / 40320.0
+    p = p * q + 1.0 / 5040.0
+    p = p * q + 1.0 / 720.0
+    p = p * q + 1.0 / 120.0
+    p = p * q + 1.0 / 24.0
+    p = p * q + 1.0 / 6.0
+    p = p * q + 0.5
+    p = p * q + 1.0
+    s = _bits_to_float((1023 - np.int64(k)) << 52)     # 2^-k, 0 <= k <= 58
+    m = (s - 1.0) + s * (q * p)                        # expm1(-v): exact cancellation-free for k = 0
+    t = math.copysign(-m / (2.0 + m), x)
     return t if x == x else x
 
 
