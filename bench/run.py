@@ -45,7 +45,7 @@ def print_table(rows: list[dict[str, object]]) -> None:
         def num(key: str, fmt: str) -> str:
             value = row.get(key)
             return format(value, fmt) if isinstance(value, float) and value == value else "-"
-        print(f"{'':<4}{row['name']:<34} {num('run_s', '8.3f')} {num('compile_s', '10.3f')} {num('total_s', '8.3f')} "
+        print(f"{'':<4}{row['name']:<34} {num('run_s', '8.4g')} {num('compile_s', '10.4g')} {num('total_s', '8.4g')} "
               f"{num('total_ratio', '10.2f')} {num('run_ratio', '9.2f')} {num('error', '9.1e')}  {row.get('note', '')}")
 
 

@@ -85,7 +85,7 @@ def _bits_to_float(typingctx: Any, bits: Any) -> Any:
 
 @_jit(inline="always")
 def _exp_neg(v: float) -> float:
-    """exp(-v) for v >= 0 (0 beyond v = 708; nan for nan)."""
+    """exp(-v) for v >= 0 (nan for nan); 0 beyond v = 708, where exp(-v) < 3.3e-308."""
     vc = min(v, 708.0)
     k = math.floor(vc * _LOG2E + 0.5)
     r = (vc - k * _LN2_HI) - k * _LN2_LO
