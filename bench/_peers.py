@@ -120,10 +120,9 @@ def diffrax_flow(th0: np.ndarray, x: np.ndarray, y: np.ndarray, hidden: int, t1:
                  atol: float) -> tuple[Row, np.ndarray | None]:
     """theta(t1) of every member from diffrax Tsit5 under jax.jit(jax.vmap(...))."""
     try:
+        import diffrax
         import jax
         import jax.numpy as jnp
-
-        import diffrax
     except ImportError as exc:
         return skipped(f"diffrax Tsit5 rtol {rtol:g}", f"diffrax/jax is not installed ({exc})"), None
     jax.config.update("jax_enable_x64", True)

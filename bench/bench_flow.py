@@ -100,7 +100,8 @@ def bench_ensemble_flow(repeat: int) -> Result:
     warm = _peers.first_call_cost(ENSEMBLE, 1e-9, T1, cold=False)
     cold = _peers.first_call_cost(ENSEMBLE, 1e-9, T1, cold=True)
     notes.append(f"ours: compiled kernels {'on' if compiled else 'OFF (numba missing)'}; in a fresh process the first "
-                 f"solve_flow (rtol 1e-9) took {warm['first']:.2f} s and the second {warm['second']:.2f} s with numba's "
+                 f"solve_flow (rtol 1e-9) took {warm['first']:.2f} s and the second {warm['second']:.2f} s with "
+                 f"numba's "
                  f"disk cache (the difference, {warm['overhead']:.2f} s, is our compile column), {cold['first']:.2f} s "
                  f"and {cold['second']:.2f} s compiling into an empty cache (import of verify {warm['import']:.2f} s, "
                  f"not counted for either side)")
@@ -117,7 +118,7 @@ def bench_ensemble_flow(repeat: int) -> Result:
     table += heyoka_rows
     row, out = _peers.diffrax_flow(th0, x, y, 4, T1, 1e-8, 1e-10)
     table.append(_peer_row(row, out, err))
-    row, out, k = _peers.lsoda_flow(th0, x, y, 4, T1, 1e-8, 1e-10, members=100)
+    row, out, _ = _peers.lsoda_flow(th0, x, y, 4, T1, 1e-8, 1e-10, members=100)
     table.append(_peer_row(row, out, err))
     ours_rows = list(table[:4])
     for r in table:

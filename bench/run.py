@@ -42,7 +42,7 @@ def print_table(rows: list[dict[str, object]]) -> None:
         if row.get("skipped"):
             print(f"{'':<4}{row['name']:<34} skipped: {row['skipped']}")
             continue
-        def num(key: str, fmt: str) -> str:
+        def num(key: str, fmt: str, row: dict[str, object] = row) -> str:
             value = row.get(key)
             return format(value, fmt) if isinstance(value, float) and value == value else "-"
         print(f"{'':<4}{row['name']:<34} {num('run_s', '8.4g')} {num('compile_s', '10.4g')} {num('total_s', '8.4g')} "

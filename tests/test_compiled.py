@@ -15,8 +15,7 @@ import mpmath
 import numpy as np
 import pytest
 
-from verify import InputError, MpLandscape, parse_problem
-from verify import _compiled
+from verify import InputError, MpLandscape, _compiled, parse_problem
 from verify._flow import Dop853, Dopri5, Rodas4, solve_flow
 from verify._np import NpLandscape
 from verify._trajectory import Events, Status, StepControl

@@ -16,6 +16,7 @@ process loads them from there.
 
 from __future__ import annotations
 
+import importlib
 import os
 import warnings
 from typing import Any, Callable
@@ -48,7 +49,7 @@ def _load() -> Any:
         _STATE["reason"] = "switched off by VERIFY_COMPILED=0"
     else:
         try:
-            from . import _compiled_nb as module  # type: ignore[no-redef]
+            module = importlib.import_module("verify._compiled_nb")
         except ImportError as exc:  # numba is optional
             _STATE["reason"] = f"numba is not installed ({exc}): pip install 'verify[fast]'"
             module = None

@@ -72,8 +72,7 @@ ACT_GELU = 6
 # --------------------------------------------------------------------------------------
 # scalar activations (inlined into the loops)
 # --------------------------------------------------------------------------------------
-@intrinsic
-def _bits_to_float(typingctx: Any, bits: Any) -> Any:
+def _bits_to_float_typing(typingctx: Any, bits: Any) -> Any:
     """The float64 whose bits are the int64 ``bits`` (a register move)."""
     sig = types.float64(types.int64)
 
@@ -81,6 +80,9 @@ def _bits_to_float(typingctx: Any, bits: Any) -> Any:
         return builder.bitcast(args[0], ir.DoubleType())
 
     return sig, codegen
+
+
+_bits_to_float: Any = intrinsic(_bits_to_float_typing)
 
 
 @_jit(inline="always")
@@ -164,7 +166,8 @@ def _code(tag: Any) -> int:
     """The activation code at typing time: the length of the tuple type ``tag``."""
     if not isinstance(tag, types.BaseTuple):
         raise numba.errors.TypingError("the activation is given as a tuple of code zeros")
-    return len(tag.types)
+    typ: Any = tag
+    return len(typ.types)
 
 
 @overload(_act, inline="always", jit_options={"fastmath": _FM, "error_model": "numpy"})
@@ -531,11 +534,11 @@ def _block_loss_grad_impl(kind, thB, eb, widths, w_off, b_off, tag, out_act, x, 
 # ensembles (the entry points; ``tag`` = (0,) * activation code)
 # --------------------------------------------------------------------------------------
 @_jit()
-def loss_grad(kind: tuple[int, ...], theta: Array, widths: Array, w_off: Array, b_off: Array, tag: tuple[int, ...], out_act: bool, x: Array,
+def loss_grad(kind: tuple[int, ...], theta: Array, widths: Array, w_off: Array, b_off: Array, tag: tuple[int, ...],
+              out_act: bool, x: Array,
               y: Array, wts: Array, block: int, want_grad: bool, loss: Array, grad: Array) -> None:
     """loss[e] = L(theta[e]) and grad[e] = grad L(theta[e]) (when ``want_grad``; grad is (E, d)),
     ``block`` members at a time."""
-    act = tag
     E, d = theta.shape
     for e0 in range(0, E, block):
         eb = min(block, E - e0)
