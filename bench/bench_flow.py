@@ -107,6 +107,11 @@ def bench_ensemble_flow(repeat: int) -> Result:
                  f"not counted for either side)")
     table = [_ours_row(land, th0, rtol, repeat, err, warm["overhead"], "verify Dop853")
              for rtol in (1e-8, 1e-9, 3e-10, 1e-10)]
+    # the two places for the adaptive loop, measured: in the kernel (the rows above) or in numpy around a
+    # compiled stage kernel (solve_flow's loop as it is without NpLandscape._explicit_advance)
+    numpy_loop = NpLandscape(p)
+    numpy_loop._explicit_advance = lambda: None  # type: ignore[method-assign]
+    table.append(_ours_row(numpy_loop, th0, 1e-9, repeat, err, warm["overhead"], "verify Dop853 numpy loop+kernel"))
     table.append(_ours_row(NpLandscape(p, compiled=False), th0, 1e-8, 1, err, 0.0, "verify Dop853 numpy path"))
     heyoka_rows = []
     for tol in (1e-8, 1e-9, 1e-10):

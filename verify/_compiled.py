@@ -36,6 +36,8 @@ _READY: set[tuple[str, tuple[int, ...], tuple[int, ...]]] = set()
 
 #: float64 values of one block's working set (members per block = this / values per member)
 _BLOCK_VALUES = 1 << 18
+#: float64 values of one block of Hessian-vector products (directions and results)
+_HVP_VALUES = 1 << 21
 #: float64 values of one block's Runge-Kutta stages
 _STAGE_VALUES = 1 << 16
 
@@ -155,6 +157,9 @@ class CompiledNet:
             out = np.empty(dirs.shape)
             unit = False
         w, wo, bo, act, oa, x, y, wts, block = self._net()
+        # a block holds its directions and results, 2 K d values per member: bounded like the numpy path
+        K = out.shape[1]
+        block = int(max(1, min(block, _HVP_VALUES // (2 * K * d + 10 * int(sum(self._widths[1:]))))))
         self._call("hvp", th, dirs, unit, w, wo, bo, act, oa, x, y, wts, block, out)
         return out
 

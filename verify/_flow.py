@@ -280,7 +280,8 @@ def solve_flow(landscape: Any, theta0: Any, *, t1: float, solver: Solver | None 
     landscape
         A float64 landscape (``NpLandscape`` or any object with ``n_params``,
         ``loss_and_grad(theta)``, ``grad(theta)`` and, for ``Rodas4``, ``hessian(theta)``,
-        all taking theta of shape (m, d)).
+        all taking theta of shape (m, d)). An ``NpLandscape`` with compiled kernels
+        (``verify._compiled``) also runs the explicit pairs' stages and adaptive steps in them.
     theta0 : array_like, shape (E, d) or (d,)
         Initial parameters.
     t1 : float, keyword-only
