@@ -35,3 +35,16 @@ def median_time(fn: Callable[[], object], repeat: int, warmup: int = 2) -> float
         fn()
         times.append(time.perf_counter() - t0)
     return statistics.median(times)
+
+
+def best_time(fn: Callable[[], object], repeat: int, warmup: int = 1) -> float:
+    """Smallest wall time of ``fn`` over ``repeat`` runs after ``warmup`` untimed runs: on a shared
+    machine the least disturbed run (used for both sides of a comparison)."""
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return min(times)
