@@ -63,8 +63,10 @@ def shallow_parts(theta: np.ndarray, hidden: int) -> tuple[np.ndarray, ...]:
 # ensemble flow peers (1-H-1 tanh network, points x, targets y, L = mean squared error)
 # --------------------------------------------------------------------------------------
 def heyoka_flow(th0: np.ndarray, x: np.ndarray, y: np.ndarray, hidden: int, t1: float, tol: float,
-                cold: bool = False, repeat: int = 1) -> tuple[Row, np.ndarray | None]:
-    """theta(t1) of every member from heyoka's batch Taylor integrator (run: the best of ``repeat``)."""
+                cold: bool = False, repeat: int = 1,
+                runner: list[Callable[[], Any]] | None = None) -> tuple[Row, np.ndarray | None]:
+    """theta(t1) of every member from heyoka's batch Taylor integrator (run: the best of ``repeat``);
+    the run itself is appended to ``runner`` (for timing it again, interleaved with ours)."""
     try:
         import heyoka as hy
     except ImportError as exc:
@@ -100,9 +102,8 @@ def heyoka_flow(th0: np.ndarray, x: np.ndarray, y: np.ndarray, hidden: int, t1: 
             tmp.cleanup()
     E = th0.shape[0]
     out = np.empty_like(th0)
-    runs = []
-    for _ in range(max(1, repeat)):
-        start = time.perf_counter()
+
+    def run() -> np.ndarray:
         for s in range(0, E, batch):
             blk = th0[s:s + batch]
             k = blk.shape[0]
@@ -112,11 +113,19 @@ def heyoka_flow(th0: np.ndarray, x: np.ndarray, y: np.ndarray, hidden: int, t1: 
                 ta.state[:, k:] = blk[-1][:, None]
             ta.propagate_until(t1)
             out[s:s + k] = ta.state[:, :k].T
+        return out
+
+    if runner is not None:
+        runner.append(run)
+    runs = []
+    for _ in range(max(1, repeat)):
+        start = time.perf_counter()
+        run()
         runs.append(time.perf_counter() - start)
     run_s = min(runs)
     cache = "empty disk cache" if cold else "heyoka's disk cache"
     return Row(f"heyoka tol {tol:g}", run_s, compile_s,
-               note=f"batch {batch}, compact mode; run best of {len(runs)}; compile with {cache}"), out
+               note=f"batch {batch}, compact mode; compile with {cache}"), out
 
 
 def diffrax_flow(th0: np.ndarray, x: np.ndarray, y: np.ndarray, hidden: int, t1: float, rtol: float,
@@ -229,3 +238,15 @@ def timed(fn: Callable[[], Any]) -> tuple[float, Any]:
     start = time.perf_counter()
     out = fn()
     return time.perf_counter() - start, out
+
+
+def interleaved(runs: dict[str, Callable[[], Any]], repeat: int) -> dict[str, float]:
+    """The best time of each run over ``repeat`` rounds that run them one after another in turn, so
+    that every side meets the same load on a shared machine."""
+    best = {name: float("inf") for name in runs}
+    for _ in range(repeat):
+        for name, fn in runs.items():
+            start = time.perf_counter()
+            fn()
+            best[name] = min(best[name], time.perf_counter() - start)
+    return best
