@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import statistics
 import time
-from dataclasses import dataclass
-from typing import Callable
+from dataclasses import dataclass, field
+from typing import Any, Callable
 
 
 @dataclass(frozen=True)
@@ -21,6 +21,8 @@ class Result:
     goal: str
     met: bool
     notes: str = ""
+    #: one dict per solver (ours first): name, run_s, compile_s, total_s, error, ratios, note or skipped
+    table: list[dict[str, Any]] = field(default_factory=list)
 
 
 def median_time(fn: Callable[[], object], repeat: int, warmup: int = 2) -> float:
@@ -33,3 +35,16 @@ def median_time(fn: Callable[[], object], repeat: int, warmup: int = 2) -> float
         fn()
         times.append(time.perf_counter() - t0)
     return statistics.median(times)
+
+
+def best_time(fn: Callable[[], object], repeat: int, warmup: int = 1) -> float:
+    """Smallest wall time of ``fn`` over ``repeat`` runs after ``warmup`` untimed runs: on a shared
+    machine the least disturbed run (used for both sides of a comparison)."""
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return min(times)

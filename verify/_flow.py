@@ -95,6 +95,11 @@ class _ExplicitRK(Solver):
     n_stages: ClassVar[int]
 
     def _stages(self, landscape: Any, theta: Array, grad: Array, h: Array) -> tuple[Array, Array, Array, Array]:
+        # a landscape with compiled kernels evaluates all stages in one call (NpLandscape._explicit_stages)
+        fused = getattr(landscape, "_explicit_stages", None)
+        done = fused(self.A, self.B, theta, grad, h) if fused is not None else None
+        if done is not None:
+            return done
         m, d = theta.shape
         K = np.empty((self.n_stages + 1, m, d))
         K[0] = -grad
@@ -244,6 +249,28 @@ def _initial_step(landscape: Any, theta: Array, grad: Array, order: float, rtol:
     return np.minimum(h, t1)
 
 
+# outcomes of the compiled adaptive loop (verify._compiled_nb.explicit_advance)
+_ADV_LANDED, _ADV_STOPPED, _ADV_BUDGET, _ADV_UNDERFLOW = 0, 1, 2, 3
+
+
+def _compiled_advance(landscape: Any, solver: Solver) -> Callable[..., Array] | None:
+    """The compiled adaptive loop for an explicit pair on a landscape that has one
+    (``NpLandscape._explicit_advance``), bound to the solver's coefficients; else None."""
+    make = getattr(landscape, "_explicit_advance", None)
+    kernel = make() if make is not None else None
+    if kernel is None or not isinstance(solver, (Dopri5, Dop853)):
+        return None
+    if isinstance(solver, Dop853):
+        e_coef, dop853 = np.stack([solver.E5, solver.E3]), True
+    else:
+        e_coef, dop853 = np.asarray(solver.E)[None, :], False
+
+    def advance(*args: Any) -> Array:
+        return kernel(solver.A, solver.B, e_coef, dop853, solver.error_exponent, *args)
+
+    return advance
+
+
 def solve_flow(landscape: Any, theta0: Any, *, t1: float, solver: Solver | None = None,
                control: StepControl | None = None, events: Events | None = None, checkpoints: int = 32,
                progress: Callable[[float], None] | None = None) -> FlowResult:
@@ -254,7 +281,8 @@ def solve_flow(landscape: Any, theta0: Any, *, t1: float, solver: Solver | None 
     landscape
         A float64 landscape (``NpLandscape`` or any object with ``n_params``,
         ``loss_and_grad(theta)``, ``grad(theta)`` and, for ``Rodas4``, ``hessian(theta)``,
-        all taking theta of shape (m, d)).
+        all taking theta of shape (m, d)). An ``NpLandscape`` with compiled kernels
+        (``verify._compiled``) also runs the explicit pairs' stages and adaptive steps in them.
     theta0 : array_like, shape (E, d) or (d,)
         Initial parameters.
     t1 : float, keyword-only
@@ -341,10 +369,36 @@ def solve_flow(landscape: Any, theta0: Any, *, t1: float, solver: Solver | None 
     n_grad += 1 if control.h0 is None else 0
     last_report = time.perf_counter()
     log_t1 = np.log1p(float(t1))
+    advance = _compiled_advance(landscape, solver)
     while True:
         idx = np.flatnonzero(status == _ACTIVE)
         if idx.size == 0:
             break
+        if advance is not None:
+            # the compiled adaptive loop: every member steps until its next checkpoint (or an event, the
+            # budget, an underflow, or a pause after a bounded number of attempts); the bookkeeping is below
+            target = ck_times[np.minimum(ck_ptr[idx], len(ck_times) - 1)]
+            outcome = advance(idx, theta, grad, loss, t, h, target, steps, rejected, n_grad,
+                              (rtol, atol, SAFETY, MIN_FACTOR, MAX_FACTOR, control.max_steps),
+                              (events.gtol, events.radius,
+                               np.nan if events.loss_below is None else events.loss_below), 64)
+            status[idx[outcome == _ADV_BUDGET]] = _STATUS_CODES.index(Status.MAX_STEPS)
+            status[idx[outcome == _ADV_UNDERFLOW]] = _STATUS_CODES.index(Status.STEP_UNDERFLOW)
+            moved = idx[(outcome == _ADV_LANDED) | (outcome == _ADV_STOPPED)]
+            hit = moved[t[moved] == ck_times[np.minimum(ck_ptr[moved], len(ck_times) - 1)]]
+            if hit.size:
+                record(hit)
+                ck_ptr[hit] += 1
+            check_events(moved)
+            stopped = moved[(status[moved] != _ACTIVE)]
+            stopped = stopped[~np.isin(stopped, hit)]
+            if stopped.size:
+                record(stopped)
+            if progress is not None and time.perf_counter() - last_report > 0.5:
+                done = np.where(status == _ACTIVE, np.log1p(t) / log_t1, 1.0)
+                progress(float(np.mean(done)))
+                last_report = time.perf_counter()
+            continue
         budget = (steps[idx] + rejected[idx]) >= control.max_steps
         if np.any(budget):
             status[idx[budget]] = _STATUS_CODES.index(Status.MAX_STEPS)
@@ -402,6 +456,8 @@ def solve_flow(landscape: Any, theta0: Any, *, t1: float, solver: Solver | None 
         progress(1.0)
     wall = time.perf_counter() - t_start
     members = []
+    # plain Python floats, row by row (tolist() is the same values, many times faster than float() per entry)
+    theta_rows, rec_rows = theta.tolist(), {key: rec[key].tolist() for key in rec}
     for e in range(E):
         k = int(n_rec[e])
         code = _STATUS_CODES[int(status[e])]
@@ -411,8 +467,7 @@ def solve_flow(landscape: Any, theta0: Any, *, t1: float, solver: Solver | None 
         members.append(Trajectory(
             status=code, message=message, t=float(t[e]), loss=float(loss[e]),
             theta_norm=float(np.linalg.norm(theta[e])), grad_norm=float(np.linalg.norm(grad[e])),
-            theta=tuple(float(v) for v in theta[e]),
-            checkpoints=Checkpoints(*(tuple(float(v) for v in rec[key][e, :k])
-                                      for key in ("t", "loss", "theta_norm", "grad_norm"))),
+            theta=tuple(theta_rows[e]),
+            checkpoints=Checkpoints(*(tuple(rec_rows[key][e][:k]) for key in ("t", "loss", "theta_norm", "grad_norm"))),
             costs=Costs(int(steps[e]), int(rejected[e]), int(n_grad[e]), int(n_hess[e])), tier="np"))
     return FlowResult(tuple(members), solver.name, control, events, float(t1), wall)

@@ -16,6 +16,7 @@ import numpy as np
 import scipy.special as sc
 import sympy
 
+from . import _compiled
 from ._errors import InputError
 from ._network import Network
 from ._problem import Problem
@@ -140,6 +141,13 @@ class NpLandscape:
     chunk_elements : int, keyword-only
         Upper bound on the elements of one intermediate array (members x points x width
         [x directions]); the data (and members) are processed in chunks below it.
+    compiled : bool or None, keyword-only
+        Use the compiled kernels (``verify._compiled``: numba, optional) where they apply:
+        a smooth activation (identity, tanh, logistic, softplus, swish, gelu, square) on
+        fixed data. ``None`` (default): when numba is installed and ``VERIFY_COMPILED`` is
+        not 0; ``True``: require them (``InputError`` without numba); ``False``: numpy only.
+        The numpy code is the reference implementation; both give the same numbers up to
+        rounding.
 
     Notes
     -----
@@ -156,9 +164,14 @@ class NpLandscape:
 
     tier = "np"
 
-    def __init__(self, problem: Problem, *, chunk_elements: int = 1 << 16) -> None:
+    def __init__(self, problem: Problem, *, chunk_elements: int = 1 << 16, compiled: bool | None = None) -> None:
         if isinstance(chunk_elements, bool) or not isinstance(chunk_elements, int) or chunk_elements < 1024:
             raise InputError("chunk_elements", chunk_elements, "use an integer of at least 1024")
+        if compiled is not None and not isinstance(compiled, bool):
+            raise InputError("compiled", compiled, "use True, False or None (automatic)")
+        if compiled and not _compiled.available():
+            raise InputError("compiled", compiled, f"the compiled kernels are not available: "
+                             f"{_compiled.unavailable_reason()}; or pass compiled=None")
         self.problem = problem
         self.network = problem.network
         self.n_params = problem.network.n_params
@@ -175,6 +188,34 @@ class NpLandscape:
         self._work: dict[tuple[int, int, int, str], Array] = {}
         #: use the fused one-hidden-layer kernel where it applies (tests switch it off to compare)
         self.fused = True
+        #: use the compiled kernels where they apply (tests switch it off to compare)
+        self.compiled = _compiled.available() if compiled is None else compiled
+        self._net_kernel: _compiled.CompiledNet | None = None
+
+    def _kernel(self) -> _compiled.CompiledNet | None:
+        """The compiled kernels of this landscape, or None where the numpy code runs."""
+        if not self.compiled or self._fixed is None or not _compiled.CompiledNet.supports(self.network):
+            return None
+        if self._net_kernel is None:
+            q = self._fixed
+            self._net_kernel = _compiled.CompiledNet(self.network, q.x, q.y, q.w)
+        return self._net_kernel
+
+    def _explicit_advance(self) -> Callable[..., Array] | None:
+        """The compiled adaptive loop of the explicit pairs (``verify._compiled.CompiledNet.explicit_advance``),
+        or None where the kernels do not apply."""
+        kernel = self._kernel()
+        return None if kernel is None else kernel.explicit_advance
+
+    def _explicit_stages(self, a_coef: Array, b_coef: Array, theta: Array, grad: Array,
+                         h: Array) -> tuple[Array, Array, Array, Array] | None:
+        """The stages of one explicit Runge-Kutta step of the gradient flow for every member, in one
+        compiled call (``verify._compiled_nb.explicit_stages``), or None where the kernels do not apply
+        (the solver then evaluates the stages itself)."""
+        kernel = self._kernel()
+        if kernel is None:
+            return None
+        return kernel.explicit_stages(a_coef, b_coef, theta, grad, h)
 
     # ---- setup -----------------------------------------------------------------------
     def _lambdify_target(self) -> Callable[[Array], Array]:
@@ -306,6 +347,10 @@ class NpLandscape:
     def hessian(self, theta: object) -> Array:
         """The Hessian: shape (E, d, d) (or (d, d)). Not symmetrized (tests check symmetry)."""
         th, single = self._as_batch(theta)
+        kernel = self._kernel()
+        if kernel is not None:
+            out = kernel.hvp(th, None)
+            return out[0] if single else out
         eye = np.broadcast_to(np.eye(self.n_params), (th.shape[0], self.n_params, self.n_params))
         out = self._hvp(th, eye)
         return out[0] if single else out
@@ -418,6 +463,9 @@ class NpLandscape:
     def _run(self, th: Array, *, want_grad: bool, quad: _Quad | None = None) -> tuple[Array, Array | None]:
         E = th.shape[0]
         if quad is None:
+            kernel = self._kernel()
+            if kernel is not None:
+                return kernel.loss_and_grad(th, want_grad) if want_grad else (kernel.loss_and_grad(th, False)[0], None)
             quad = self._member_quad(th) if self._breakpoint_split else self._fixed
         assert quad is not None
         Wa = self._augmented(th)
@@ -533,6 +581,9 @@ class NpLandscape:
 
     def _hvp(self, th: Array, V: Array) -> Array:
         """H(theta) V for V of shape (E, K, d), by the R-operator; result (E, K, d)."""
+        kernel = self._kernel()
+        if kernel is not None:
+            return kernel.hvp(th, V)
         E, K, d = V.shape
         out = np.zeros((E, K, d))
         width = max(self.network.widths)
