@@ -21,9 +21,8 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, ClassVar
 
 import numpy as np
-from scipy.integrate._ivp.rk import DOP853 as _ScipyDOP853
-from scipy.integrate._ivp.rk import RK45 as _ScipyRK45
 
+from . import _tableaux as _tab
 from ._errors import InputError
 from ._trajectory import (
     MESSAGES,
@@ -119,10 +118,10 @@ class Dopri5(_ExplicitRK):
 
     name: ClassVar[str] = "dopri5"
     error_exponent: ClassVar[float] = 5.0
-    A: ClassVar[Array] = np.asarray(_ScipyRK45.A)
-    B: ClassVar[Array] = np.asarray(_ScipyRK45.B)
-    E: ClassVar[Array] = np.asarray(_ScipyRK45.E)
-    n_stages: ClassVar[int] = int(_ScipyRK45.n_stages)
+    A: ClassVar[Array] = _tab.DOPRI5_A
+    B: ClassVar[Array] = _tab.DOPRI5_B
+    E: ClassVar[Array] = _tab.DOPRI5_E
+    n_stages: ClassVar[int] = 6
 
     def attempt(self, landscape: Any, theta: Array, grad: Array, h: Array, rtol: float, atol: float) -> _Step:
         K, y_new, loss_new, g_new = self._stages(landscape, theta, grad, h)
@@ -137,11 +136,11 @@ class Dop853(_ExplicitRK):
 
     name: ClassVar[str] = "dop853"
     error_exponent: ClassVar[float] = 8.0
-    A: ClassVar[Array] = np.asarray(_ScipyDOP853.A)[:12, :12]
-    B: ClassVar[Array] = np.asarray(_ScipyDOP853.B)
-    E3: ClassVar[Array] = np.asarray(_ScipyDOP853.E3)
-    E5: ClassVar[Array] = np.asarray(_ScipyDOP853.E5)
-    n_stages: ClassVar[int] = int(_ScipyDOP853.n_stages)
+    A: ClassVar[Array] = _tab.DOP853_A
+    B: ClassVar[Array] = _tab.DOP853_B
+    E3: ClassVar[Array] = _tab.DOP853_E3
+    E5: ClassVar[Array] = _tab.DOP853_E5
+    n_stages: ClassVar[int] = 12
 
     def attempt(self, landscape: Any, theta: Array, grad: Array, h: Array, rtol: float, atol: float) -> _Step:
         K, y_new, loss_new, g_new = self._stages(landscape, theta, grad, h)
