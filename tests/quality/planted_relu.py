@@ -1,0 +1,59 @@
+"""Planted false variants of the four shallow-ReLU claims (theorems.md section 2), written as a user
+would write a conjecture: a subclass of the theorem's claim that changes its statement and nothing
+else. The engine must refute each with a confirmed, shrunk counterexample (``test_relu_refuted.py``).
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from typing import Any
+
+from theorems.relu_critical_points_classified import ReluCriticalPointsClassified, constructed_points
+from verify import relu_setting
+
+
+def _scale(problem: Any) -> Fraction:
+    s = relu_setting(problem)
+    assert not isinstance(s, str)
+    return s.alpha ** 2 * s.length ** 3
+
+
+class ZigzagValueCubed(ReluCriticalPointsClassified):
+    """False: the zig-zag values with the wrong power, alpha^2 (b - a)^3 / (12 (k + 1)^3)."""
+
+    id = "planted_zigzag_value_cubed"
+    title = "The ReLU critical values are 0 and alpha^2 (b-a)^3 / (12 (k+1)^3), k even (wrong power)"
+    source = "planted (false: the power is 4)"
+
+    def critical_values(self, problem: Any) -> tuple[Fraction, ...]:
+        s = relu_setting(problem)
+        assert not isinstance(s, str)
+        ks = range(0, s.n_hidden + 1, 2) if s.activation == "relu" else (0,)
+        return tuple(sorted({Fraction(0)} | {_scale(problem) / (12 * (k + 1) ** 3) for k in ks}))
+
+
+class NoZigzagSaddles(ReluCriticalPointsClassified):
+    """False: "the only critical values are 0 and the constant fit". The conjecture describes no
+    zig-zag point, so only the independent search can refute it."""
+
+    id = "planted_no_zigzag_saddles"
+    title = "The only critical values of shallow ReLU networks are 0 and the constant fit's"
+    source = "planted (false: the zig-zag saddles)"
+
+    def critical_values(self, problem: Any) -> tuple[Fraction, ...]:
+        return (Fraction(0), _scale(problem) / 12)
+
+    def classified_points(self, problem: Any) -> list[tuple[str, tuple[Fraction, ...]]]:
+        return [p for p in constructed_points(problem) if not p[0].startswith("zig-zag")]
+
+
+class ReluNoSpuriousMinima(ReluCriticalPointsClassified):
+    """False: "ReLU networks, like leaky ReLU networks, have no non-global local minima" (the
+    constant fit with dead neurons is one)."""
+
+    id = "planted_relu_no_spurious_minima"
+    title = "Shallow ReLU networks have no non-global local minima"
+    source = "planted (false: dead neurons)"
+
+    def minimum_values(self, problem: Any) -> tuple[Fraction, ...]:
+        return (Fraction(0),)
