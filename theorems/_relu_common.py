@@ -157,11 +157,19 @@ def deciding(margins: Sequence[float], count: int = DECIDING) -> list[int]:
     return order[:count]
 
 
-def neuron_gap(theta: Sequence[Any], n: int) -> float:
-    """min_j |(w_j, b_j)| / max(1, |theta|_inf): how far the nearest neuron is from w = b = 0 (float)."""
+def neuron_gap(theta: Sequence[Any], n: int, dead_on: tuple[float, float] | None = None) -> float:
+    """min_j |(w_j, b_j)| / max(1, |theta|_inf): how far the nearest neuron is from w = b = 0 (float).
+
+    ``dead_on = (a, b)``: neurons strictly inactive on [a, b] (relu: w x + b < 0 at both ends) are
+    left out; such a neuron is frozen (its gradient is 0 nearby), so a point where it has small
+    (w, b) is a local minimum in its directions, not the nonsmooth saddle w = b = 0. Returns inf
+    when no neuron is left.
+    """
     th = [float(v) for v in theta]
     size = max(1.0, max((abs(v) for v in th), default=1.0))
-    return min(math.hypot(th[j], th[n + j]) for j in range(n)) / size
+    gaps = [math.hypot(th[j], th[n + j]) / size for j in range(n)
+            if dead_on is None or max(th[j] * dead_on[0] + th[n + j], th[j] * dead_on[1] + th[n + j]) >= 0]
+    return min(gaps, default=math.inf)
 
 
 def hessian_min_ratio(tier: Tier, land: Any, theta: Any) -> float:

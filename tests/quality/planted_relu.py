@@ -8,8 +8,11 @@ from __future__ import annotations
 from fractions import Fraction
 from typing import Any
 
+import numpy as np
+
+from theorems.gd_avoids_relu_saddles import GdAvoidsReluSaddles
 from theorems.relu_critical_points_classified import ReluCriticalPointsClassified, constructed_points
-from verify import relu_setting
+from verify import Instance, Profile, relu_setting
 
 
 def _scale(problem: Any) -> Fraction:
@@ -57,3 +60,20 @@ class ReluNoSpuriousMinima(ReluCriticalPointsClassified):
 
     def minimum_values(self, problem: Any) -> tuple[Fraction, ...]:
         return (Fraction(0),)
+
+
+class GdFromZeroHiddenLayerAvoidsSaddles(GdAvoidsReluSaddles):
+    """False: "GD from initializations with a zero hidden layer (w = b = v = 0) does not converge to a
+    saddle". That set is invariant and GD on it converges to the constant fit, a saddle: Theorem 14
+    holds only for almost every initialization."""
+
+    id = "planted_gd_zero_hidden_layer"
+    title = "GD started with a zero hidden layer does not converge to a saddle (shallow ReLU)"
+    source = "planted (false: {w = b = v = 0} is a null set that GD does not leave)"
+
+    def starts(self, instance: Instance, profile: Profile) -> tuple[np.ndarray, np.ndarray]:
+        theta0, eta = super().starts(instance, profile)
+        n = instance.source.network.widths[1]
+        theta0 = theta0.copy()
+        theta0[:, :3 * n] = 0.0
+        return theta0, eta
