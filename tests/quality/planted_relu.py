@@ -9,10 +9,13 @@ from fractions import Fraction
 from typing import Any
 
 import numpy as np
+from hypothesis import strategies as st
 
+from theorems.center_stable_manifold_null_basin import CenterStableManifoldNullBasin, gd_map_instance
 from theorems.gd_avoids_relu_saddles import GdAvoidsReluSaddles
 from theorems.relu_critical_points_classified import ReluCriticalPointsClassified, constructed_points
-from verify import Instance, Profile, relu_setting
+from theorems.relu_threshold_implies_global_minimum import ReluThresholdImpliesGlobalMinimum
+from verify import ExprLandscape, Instance, Profile, relu_setting
 
 
 def _scale(problem: Any) -> Fraction:
@@ -77,3 +80,47 @@ class GdFromZeroHiddenLayerAvoidsSaddles(GdAvoidsReluSaddles):
         theta0 = theta0.copy()
         theta0[:, :3 * n] = 0.0
         return theta0, eta
+
+
+class ThresholdAboveConstantFit(ReluThresholdImpliesGlobalMinimum):
+    """False: a threshold that is too high, alpha^2 (b - a)^3 / 6 (twice the constant fit's value):
+    runs whose neurons all die fall below it and end stationary at the constant fit."""
+
+    id = "planted_threshold_too_high"
+    title = "GD runs whose loss falls below alpha^2 (b-a)^3 / 6 end at a global minimum (shallow ReLU)"
+    source = "planted (false: the constant fit, with dead neurons, lies below that level)"
+
+    def threshold(self, problem: Any) -> Fraction | None:
+        s = relu_setting(problem)
+        assert not isinstance(s, str)
+        return _scale(problem) / 6 if s.activation == "relu" else None
+
+
+class NullBasinWithoutRepellingDirection(CenterStableManifoldNullBasin):
+    """False: "the set of starts whose GD iterates converge to a fixed point is a null set", without
+    the hypothesis that DG has an eigenvalue of modulus > 1 there. The maps are those of the claim
+    with the sign of the y^2 term flipped: the origin is a strict local minimum with a basin of
+    positive measure."""
+
+    id = "planted_null_basin_without_repelling_direction"
+    title = "The set of starts whose GD iterates converge to a fixed point is a null set"
+    source = "planted (false: an attracting fixed point has a basin of positive measure)"
+    hypotheses = ("G = theta - eta grad L, the GD map of a polynomial loss, eta > 0; the origin a fixed point",)
+
+    def instances(self, profile: Profile) -> Any:
+        pos = st.builds(Fraction, st.integers(1, 8), st.integers(2, 4))
+
+        @st.composite
+        def draw(d: st.DrawFn) -> Instance:
+            a, b, c = d(pos), d(pos), d(pos)
+            e = d(st.sampled_from([Fraction(0), Fraction(1, 2), Fraction(1)]))
+            eta = Fraction(d(st.integers(1, 9)), 10) / max(a, b)
+            return gd_map_instance(a, -b, c, e, eta, dim=d(st.sampled_from([1, 2])), seed=d(st.integers(0, 10**6)))
+
+        return draw()
+
+    def check_hypotheses(self, instance: Instance) -> str | None:
+        src = instance.source
+        if not isinstance(src, ExprLandscape) or "step_size" not in instance.params:
+            return "not a GD map of a formula with a step size"
+        return None
