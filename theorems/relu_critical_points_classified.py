@@ -17,18 +17,23 @@ L = int_a^b (N(x) - alpha x - beta)^2 dx:
 The experiment (``experiment``, the same in every tier; ``tier`` is float64 in the search and
 ``dps``, ``2 dps`` digits in the confirmation):
 
-1. **The classified points, exactly.** ``verify.relu_zigzag_point`` (every even k <= N) and
-   ``verify.relu_constant_fit_point`` are built with rational coordinates; in exact arithmetic
-   grad L = 0, L is compared with the listed values and, where L is twice differentiable, the
-   Hessian's inertia is read from its characteristic polynomial (Descartes' rule of signs, exact
-   for a symmetric matrix). These exact facts are the instance's certificate (re-checked by
-   ``verify.certify_critical_point``, which also proves the zig-zag a critical manifold).
+1. **The classified points.** ``verify.relu_zigzag_point`` (every even k <= N) and
+   ``verify.relu_constant_fit_point`` are built with rational coordinates and judged like every
+   other point (below), in the tier's arithmetic at the exact point. They are also certified, once
+   per problem, by ``verify.certify_critical_point`` in ball arithmetic at 30 digits (the exact
+   gradient is 0, a critical manifold of the proved dimension passes through a box around the
+   point, the loss is enclosed, the Hessian's inertia is proved): the constant fit and the
+   zig-zag k = 2 (the ball model of the integral loss, built by SymPy, takes about 1 s for k = 2
+   and 5 s for k = 4, so larger k are judged but not certified); the certificates are the
+   instance's certificate. (A leaky-relu constant fit, w = b = v = 0, is not twice
+   differentiable and not certified.)
 2. **An independent search** (``_relu_common.structured_starts``): for every k = 1..N (odd k
    too) and every one of the 2^k orientation patterns, a start with k knots near
    a + i (b - a)/(k + 1) (jittered by 10% of the spacing), the output layer fitted by least
    squares; and N(0, I) starts. No critical value enters the search: it finds what its starts
    lead to. (Random starts alone found no zig-zag value on any of the 15 ``quick`` instances;
-   these starts reach every zig-zag value k = 2, 4 on each of 36 test problems, N = 2..4.)
+   with these starts every zig-zag value was found on every relu instance, N = 2..4, of the
+   ``quick`` (13) and ``ci`` (29) searches. N >= 2 is drawn: N = 1 has no saddle value.)
    Levenberg-Marquardt on grad L (float64, vectorized) brings them to critical points; the end
    points are balanced (|(w_j, b_j)| = |v_j|, an exact symmetry). This float64 stage is the same
    in every tier (same starts, same iterations).
@@ -49,7 +54,8 @@ Margins (each >= 0 when the statement holds for that point, continuous in the po
   and the constant fit; leaky relu: any L > 0) and where L is twice differentiable:
   (-lambda_min / |lambda|_max) / tol(1e-6) - 1, negative when the Hessian has no negative
   eigenvalue beyond the tolerance (a local minimum where the classification allows none);
-* critical (classified points): 1 - |grad L| / (tol(1e-10) |H| |theta|), exact.
+* critical (classified points): 1 - |grad L| / (tol(1e-10) |H| |theta|) at the exact point, in
+  the tier (negative when a point the classification describes is not critical).
 
 ``tol`` is ``tier.tol``: the float64 tolerance scaled to the tier's digits. A network with more
 than 6 hidden neurons is beyond this method's reach (2^k patterns): undecided, inconclusive.
@@ -158,9 +164,10 @@ class ReluCriticalPointsClassified(Claim):
         "the integral loss (factor 1) on an interval [a, b]",
         "an affine target alpha x + beta with rational coefficients",
     )
-    method = ("The same experiment in every tier. Exact: the zig-zag points (every even k <= N) and the constant fit "
-              "are built with rational coordinates; grad L = 0, L against the listed values and the Hessian's "
-              "inertia (characteristic polynomial, Descartes) in exact arithmetic: the certificate. Search: for "
+    method = ("The same experiment in every tier. The zig-zag points (every even k <= N) and the constant fit are "
+              "built with rational coordinates and judged in the tier; the constant fit and the zig-zag k = 2 are "
+              "certified in ball arithmetic (certify_critical_point, 30 digits: exact zero gradient, a critical "
+              "manifold, the loss enclosed, the inertia proved): the certificate. Search: for "
               "k = 1..N and all 2^k orientation patterns a start with jittered knots a + i (b-a)/(k+1) and a "
               "least-squares output layer, plus 8 * horizon N(0, I) starts; float64 Levenberg-Marquardt on grad L "
               "(the same in every tier); the 3 points of smallest margin and one per value found refined in the "
@@ -343,19 +350,25 @@ def _one_per_value(values: list[float], smooth: list[bool], scale: float) -> lis
 
 
 def _certificate(certs: list[tuple[str, tuple[Fraction, ...], Certificate]]) -> dict[str, Any] | None:
-    """The certificates of the classified points as one record (None when none was certified)."""
-    done = [(label, c.record("instance.source")) for label, _, c in certs if c.certified]
+    """The certificates of the classified points as one record (None when none was certified); the
+    re-check calls take the exact rational points."""
+    done = [(label, theta, c.record("instance.source")) for label, theta, c in certs if c.certified]
     if not done:
         return None
     missed = [f"{label} ({c.reason})" for label, _, c in certs if not c.certified]
-    statement = "; ".join(f"{label}: {rec['statement']}, loss in [{rec['loss_enclosure'][0]}, "
-                          f"{rec['loss_enclosure'][1]}], inertia {tuple(rec['inertia']) if rec['inertia'] else None}"
-                          for label, rec in done if rec is not None)
+    statement = "; ".join(f"{label}: {rec['statement']}" for label, _, rec in done if rec is not None)
     if missed:
         statement += "; not certified: " + "; ".join(missed)
-    return {"kind": "critical manifolds" if any(r and r["manifold_dim"] for _, r in done) else "critical points",
-            "statement": statement, "points": [{"point": label, **(rec or {})} for label, rec in done],
-            "recheck": "; ".join(rec["recheck"] for _, rec in done if rec is not None)}
+    calls = [f"verify.certify_critical_point(instance.source, {[str(v) for v in theta]!r}, dps={CERT_DPS})"
+             for _, theta, _ in done]
+    points = []
+    for (label, theta, rec), call in zip(done, calls):
+        assert rec is not None
+        points.append({"point": label, "theta_exact": [str(v) for v in theta], "kind": rec["kind"],
+                       "manifold_dim": rec["manifold_dim"], "loss_enclosure": rec["loss_enclosure"],
+                       "inertia": rec["inertia"], "box_radius": rec["box_radius"], "recheck": call})
+    return {"kind": "critical manifolds" if any(p["manifold_dim"] for p in points) else "critical points",
+            "statement": statement, "points": points, "recheck": "; ".join(calls)}
 
 
 __all__ = ["ReluCriticalPointsClassified", "constructed_points", "certified_points"]
