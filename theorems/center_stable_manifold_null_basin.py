@@ -16,14 +16,29 @@ set is seen whole: {y = 0} is invariant (G(x, 0) = ((1 - eta a) x, 0)), and its 
 G: for d = 1, y* = sqrt((1 + eta b)/(eta c)) is mapped to 0 in one step, exactly (in algebraic
 numbers) -- a point that float64 cannot represent, so a float run from it is repelled.
 
-Method. M = 400 * horizon random starts uniform in [-R, R]^d (R = 1.2 sqrt(b/c), seeded),
-K = 400 * horizon GD steps (``run_descent`` on the formula's float64 tier); a start lands when
-|theta_K| <= 1e-8. margin = -landed (>= 0: none landed; then 1 - the Wilson 95% upper bound of
-the basin's measure fraction). Both sides are shown: starts on {y = 0} (|1 - eta a| < 1) land;
-for d = 1 the exact preimage y* is checked in SymPy; for d = 2 a 25 x 25 grid of starts is
-classified (for plots). Hypotheses are checked exactly: the origin is a fixed point with an
-eigenvalue of modulus > 1, and det DG is not identically zero. Confirmation: landed starts are
-replayed at ``dps`` digits.
+The experiment (``experiment``, the same in every tier; the pattern of ``_relu_common``):
+M = 400 * horizon starts uniform in [-R, R]^d (R = 1.2 sqrt(|b|/c), seeded; float64 values,
+exact binary rationals), K = 1000 * horizon GD steps with the exact step size (diverged at
+|theta| >= 1e6). The margin of a start is
+
+    m = log10(|theta_K| / tol(1e-8))          (capped at +-50; +50 for a diverged run)
+
+negative when the orbit is within tol(1e-8) of the fixed point after K steps: it landed in the
+basin, at the resolution of the tier (``tol`` scales the float64 tolerance to the tier's
+digits, so a float64 orbit that lands only because rounding put it on the stable set {y = 0}
+does not land at higher precision). All M starts are run in float64; the 3 starts of smallest
+float64 margin decide: the instance margin is their smallest margin in the tier (at ``dps``
+digits: the three orbits recomputed from their exact starts with the exact step size, for the
+same K steps). A negative margin says that a random start landed in the basin, which happens
+with probability 0 when the theorem holds; the planted variant of
+``tests/quality/planted_relu.py``, which drops the hypothesis of a repelling direction (the
+origin a minimum), is refuted.
+
+Both sides are shown in the evidence (float64, the same in every tier): starts on {y = 0}
+(|1 - eta a| < 1) land; for d = 1 the exact preimage y* is checked in SymPy; for d = 2 a
+25 x 25 grid of starts is classified (for plots); the count of random starts that land, with
+Wilson's 95% upper bound on the basin's measure fraction. Hypotheses are checked exactly: the
+origin is a fixed point with an eigenvalue of modulus > 1, and det DG is not identically zero.
 """
 
 from __future__ import annotations
@@ -35,7 +50,9 @@ import numpy as np
 import sympy
 from hypothesis import strategies as st
 
-from verify import Claim, Events, ExprLandscape, Instance, Judgement, Profile, run_descent, wilson_upper
+from verify import Claim, Events, ExprLandscape, Instance, Judgement, Profile, Tier, run_descent, wilson_upper
+
+from ._relu_common import DECIDING, deciding, log_term
 
 LAND_TOL = 1e-8
 
@@ -52,7 +69,9 @@ def gd_map_instance(a: object, b: object, c: object, e: object, step_size: objec
     return Instance(src, None, {"step_size": step_size, "seed": seed})
 
 
-def _map_info(instance: Instance) -> dict[str, Any] | str:
+def _map_info(instance: Instance, *, hypotheses: bool = True) -> dict[str, Any] | str:
+    """The GD map G, det DG, the eigenvalues of DG(0) and the singular set; or the reason why the
+    instance is not a GD map of a formula (with ``hypotheses``: or why a hypothesis fails)."""
     src = instance.source
     if not isinstance(src, ExprLandscape):
         return "the claim is checked on GD maps of formulas (ExprLandscape), not on network problems"
@@ -66,14 +85,14 @@ def _map_info(instance: Instance) -> dict[str, Any] | str:
     G = sympy.Matrix([v - eta * g for v, g in zip(syms, grad)])
     DG = G.jacobian(list(syms))
     origin = {v: 0 for v in syms}
-    if any(g.xreplace(origin) != 0 for g in grad):
+    if hypotheses and any(g.xreplace(origin) != 0 for g in grad):
         return "the origin is not a fixed point of the GD map (grad L(0) != 0)"
     eig = DG.xreplace(origin).eigenvals()
-    if not any(abs(lam) > 1 for lam in eig):
+    if hypotheses and not any(abs(lam) > 1 for lam in eig):
         return (f"DG(0) has no eigenvalue of modulus > 1 (eigenvalues {sorted(eig, key=float)}): "
                 "not a repelling direction")
     det = sympy.expand(DG.det())
-    if det == 0:
+    if hypotheses and det == 0:
         return "det DG vanishes identically: the hypothesis {det DG = 0} is a null set fails"
     singular = sympy.solve(det, syms[-1]) if len(syms) <= 2 else []
     return {"eta": eta, "G": G, "det": det, "eigenvalues": [str(v) for v in eig],
@@ -90,10 +109,12 @@ class CenterStableManifoldNullBasin(Claim):
         "the origin is a fixed point at which DG has an eigenvalue of modulus > 1",
         "det DG is not identically zero (its zero set is a null set)",
     )
-    method = ("400 * horizon random starts in [-R, R]^d, R = 1.2 sqrt(b/c), 400 * horizon GD steps (float64); landed "
-              f"when |theta_K| <= {LAND_TOL:g}; margin = -landed, else 1 - Wilson 95% upper bound. Stable-set starts "
-              "(y = 0; for d = 1 the exact preimage sqrt((1 + eta b)/(eta c)) in SymPy) shown to land; 25 x 25 grid of "
-              "outcomes for d = 2. Hypotheses checked exactly in SymPy. Confirmation: landed starts replayed at dps.")
+    method = ("The same experiment in every tier: 400 * horizon random starts in [-R, R]^d, R = 1.2 sqrt(|b|/c) "
+              "(exact binary rationals), 1000 * horizon GD steps; start margin log10(|theta_K| / tol(1e-8)) (negative: "
+              "landed at the fixed point); all starts in float64, the 3 of smallest margin recomputed in the tier "
+              "decide. tol = the float64 tolerance scaled to the tier. Evidence: stable-set starts (y = 0; for d = 1 "
+              "the exact preimage sqrt((1 + eta b)/(eta c)) in SymPy) land; 25 x 25 grid of outcomes for d = 2; Wilson "
+              "95% bound on the basin fraction. Hypotheses checked exactly in SymPy.")
 
     def instances(self, profile: Profile) -> Any:
         pos = st.builds(Fraction, st.integers(1, 8), st.integers(2, 4))
@@ -112,89 +133,115 @@ class CenterStableManifoldNullBasin(Claim):
         return info if isinstance(info, str) else None
 
     def _coeffs(self, instance: Instance) -> dict[str, float]:
+        """b and c of the family (L = ... - b y^2/2 + c y^4/4 in the last variable y); 0 where a formula
+        has no such term."""
         expr = instance.source.expr
-        y = next(s for s in instance.source.symbols if s.name == "y")
-        poly = sympy.Poly(expr, *instance.source.symbols)
-        b = -2 * float(poly.coeff_monomial(y ** 2))
-        c = 4 * float(poly.coeff_monomial(y ** 4))
-        return {"b": b, "c": c}
+        y = instance.source.symbols[-1]
+        try:
+            poly = sympy.Poly(expr, *instance.source.symbols)
+            return {"b": -2 * float(poly.coeff_monomial(y ** 2)), "c": 4 * float(poly.coeff_monomial(y ** 4))}
+        except sympy.PolynomialError:
+            return {"b": 0.0, "c": 0.0}
 
-    def _run(self, instance: Instance, profile: Profile, starts: np.ndarray) -> Any:
+    def starts(self, instance: Instance, profile: Profile) -> np.ndarray:
+        """M random starts uniform in [-R, R]^d, float64 (exact binary rationals), seeded."""
+        k = self._coeffs(instance)
+        R = 1.2 * (abs(k["b"]) / k["c"]) ** 0.5 if k["c"] > 0 and k["b"] != 0 else 1.0
+        rng = np.random.default_rng(int(instance.params.get("seed", "0")) % 2 ** 32)
+        return rng.uniform(-R, R, size=(max(50, int(400 * profile.horizon)), instance.source.n_params))
+
+    def _steps(self, profile: Profile) -> int:
+        return max(250, int(1000 * profile.horizon))
+
+    def _run(self, instance: Instance, profile: Profile, starts: np.ndarray, steps: int | None = None) -> Any:
         land = instance.source.np()
         eta = float(instance.param("step_size"))
-        steps = max(100, int(400 * profile.horizon))
-        return run_descent(land, starts, step_size=np.full(len(starts), eta), steps=steps, checkpoints=4,
+        return run_descent(land, starts, step_size=np.full(len(starts), eta),
+                           steps=self._steps(profile) if steps is None else steps, checkpoints=4,
                            events=Events(gtol=1e-300, radius=1e6))
 
-    def judge(self, instance: Instance, profile: Profile) -> Judgement:
-        info = _map_info(instance)
-        assert not isinstance(info, str)
+    def experiment(self, instance: Instance, profile: Profile, tier: Tier) -> Judgement:
+        info = _map_info(instance, hypotheses=False)
+        if isinstance(info, str):
+            return Judgement(None, f"not a GD map of a formula: {info}")
         d = instance.source.n_params
-        k = self._coeffs(instance)
-        R = 1.2 * (k["b"] / k["c"]) ** 0.5
-        rng = np.random.default_rng(int(instance.params.get("seed", "0")))
-        m = max(50, int(400 * profile.horizon))
-        starts = rng.uniform(-R, R, size=(m, d))
+        starts = self.starts(instance, profile)
+        m = len(starts)
+        steps = self._steps(profile)
+        # the float64 screen (the same in every tier)
         res = self._run(instance, profile, starts)
+        f64 = Tier.float64()
+        screened = [start_margin(f64, t.theta, _status(t)) for t in res.members]
+        chosen = deciding(screened, DECIDING)
+        decided = []
+        for i in chosen:
+            if tier.is_float64:
+                margin, theta_end = screened[i], res.members[i].theta
+            else:
+                traj = tier.descent(tier.landscape(instance.source), [Fraction(float(v)) for v in starts[i]],
+                                    step_size=instance.param("step_size"), steps=steps,
+                                    events=Events(gtol=1e-300, radius=1e6), checkpoints=4)
+                margin, theta_end = start_margin(tier, traj.theta, _status(traj)), traj.theta
+            decided.append({"start": i, "theta0": [float(v) for v in starts[i]], "margin": margin,
+                            "theta_end": [tier.text(v) for v in theta_end], "float64_margin": screened[i]})
+        worst = min(decided, key=lambda r: r["margin"])
         ends = np.array([np.asarray(t.theta, dtype=float) for t in res.members])
-        norms = np.linalg.norm(np.where(np.isfinite(ends), ends, np.inf), axis=1)
-        landed = [int(i) for i in np.flatnonzero(norms <= LAND_TOL)]
+        landed = [i for i, v in enumerate(screened) if v < 0]
         upper = wilson_upper(len(landed), m)
         outcomes = [_outcome(t) for t in ends]
-        # the stable set: {y = 0}
+        extra = self._both_sides(instance, profile, info)
+        hist = {o: outcomes.count(o) for o in sorted(set(outcomes))}
+        summary = (f"{tier}: d={d}, eta={info['eta']}: {len(landed)} of {m} random starts land at the fixed point "
+                   f"in float64 (Wilson 95% upper bound on the basin fraction {upper:.3g}); deciding start "
+                   f"{worst['start']}: "
+                   f"margin {worst['margin']:.3g} (|theta_K| against tol(1e-8) = {tier.text(tier.tol(LAND_TOL))}); "
+                   f"{extra['stable_set_landed']} of {extra['stable_set_starts']} stable-set starts land; det DG = 0 "
+                   f"on {info['singular_set'] or 'no real set'}")
+        evidence = {"outcome": "landed" if worst["margin"] < 0 else "none landed", "outcome_histogram": hist,
+                    "random_starts": m, "steps": steps, "landed": landed[:10], "wilson_upper": upper,
+                    "confidence": 0.95, "deciding_starts": decided, "tier": tier.name, "det_DG": str(info["det"]),
+                    "singular_set_y": info["singular_set"], "eigenvalues_DG0": info["eigenvalues"], **extra}
+        return Judgement(worst["margin"], summary, evidence)
+
+    def _both_sides(self, instance: Instance, profile: Profile, info: dict[str, Any]) -> dict[str, Any]:
+        """The stable set {y = 0} (float64), the exact preimage (d = 1) or the basin grid (d = 2)."""
+        d = instance.source.n_params
+        k = self._coeffs(instance)
+        R = 1.2 * (abs(k["b"]) / k["c"]) ** 0.5 if k["c"] > 0 and k["b"] != 0 else 1.0
+        rng = np.random.default_rng(int(instance.params.get("seed", "0")) % 2 ** 32 + 1)
         stable = np.zeros((8, d))
         if d == 2:
             stable[:, 0] = rng.uniform(-R, R, size=8)
         s_res = self._run(instance, profile, stable)
         s_land = sum(float(np.linalg.norm(np.asarray(t.theta, dtype=float))) <= LAND_TOL for t in s_res.members)
-        extra: dict[str, Any] = {}
+        extra: dict[str, Any] = {"stable_set_starts": 8, "stable_set_landed": int(s_land)}
         eta = info["eta"]
         yv = info["syms"][-1]
-        if d == 1:
+        if d == 1 and k["b"] > 0:
             b_, c_ = sympy.Rational(str(k["b"])), sympy.Rational(str(k["c"]))
             ystar = sympy.sqrt((1 + eta * b_) / (eta * c_))
             image = sympy.simplify(info["G"][0].xreplace({yv: ystar}))
             f_res = self._run(instance, profile, np.array([[float(ystar)]]))
             extra["exact_preimage"] = {"y_star": str(ystar), "G(y_star)_exact": str(image),
                                        "float64_run_from_y_star_ends_at": float(f_res.members[0].theta[0])}
-        else:
+        elif d == 2:
             grid = np.linspace(-R, R, 25)
             pts = np.array([[gx, gy] for gy in grid for gx in grid])
-            g_res = self._run(instance, profile, pts)
-            extra["basin_grid"] = {"x": grid.tolist(), "y": grid.tolist(),
+            g_res = self._run(instance, profile, pts, steps=400)
+            extra["basin_grid"] = {"x": grid.tolist(), "y": grid.tolist(), "steps": 400,
                                    "outcome": [_outcome(np.asarray(t.theta, dtype=float)) for t in g_res.members]}
-        hist = {o: outcomes.count(o) for o in sorted(set(outcomes))}
-        summary = (f"d={d}, eta={eta}: {len(landed)} of {m} random starts land at the repelling fixed point (Wilson "
-                   f"95% upper bound on the basin fraction {upper:.3g}); {s_land} of 8 stable-set starts land; "
-                   f"det DG = 0 on {info['singular_set'] or 'no real set'}")
-        evidence = {"outcome": "landed" if landed else "none landed", "outcome_histogram": hist,
-                    "random_starts": m, "landed": landed[:10], "wilson_upper": upper, "confidence": 0.95,
-                    "stable_set_starts": 8, "stable_set_landed": int(s_land), "det_DG": str(info["det"]),
-                    "singular_set_y": info["singular_set"], "eigenvalues_DG0": info["eigenvalues"], **extra}
-        return Judgement(-float(len(landed)) if landed else 1.0 - upper, summary, evidence)
+        return extra
 
-    def confirm(self, instance: Instance, profile: Profile, dps: int) -> Judgement:
-        """Replay landed random starts (up to 5) at ``dps`` digits."""
-        d = instance.source.n_params
-        k = self._coeffs(instance)
-        R = 1.2 * (k["b"] / k["c"]) ** 0.5
-        rng = np.random.default_rng(int(instance.params.get("seed", "0")))
-        m = max(50, int(400 * profile.horizon))
-        starts = rng.uniform(-R, R, size=(m, d))
-        res = self._run(instance, profile, starts)
-        land = instance.source.mp(dps)
-        ctx = land.ctx
-        eta = ctx.mpf(instance.param("step_size").numerator) / instance.param("step_size").denominator
-        still = 0
-        idx = [i for i, t in enumerate(res.members) if np.linalg.norm(np.asarray(t.theta, dtype=float)) <= LAND_TOL]
-        for i in idx[:5]:
-            th = [ctx.mpf(float(v)) for v in starts[i]]
-            for _ in range(int(res.members[i].t)):
-                th = [t - eta * g for t, g in zip(th, land.grad(th))]
-            if ctx.sqrt(sum(t * t for t in th)) <= LAND_TOL:
-                still += 1
-        return Judgement(-float(still) if still else 1.0,
-                         f"{still} of {len(idx[:5])} landed starts land at {dps} digits")
+
+def start_margin(tier: Tier, theta: Any, status: str) -> float:
+    """log10(|theta_K| / tol(1e-8)), capped; +50 for a diverged orbit (module notes)."""
+    if status == "diverged":
+        return 50.0
+    return log_term(tier.norm(theta if tier.is_float64 else list(theta)), float(tier.tol(LAND_TOL)))
+
+
+def _status(traj: Any) -> str:
+    return str(getattr(traj.status, "value", traj.status))
 
 
 def _outcome(theta: np.ndarray) -> str:

@@ -9,81 +9,145 @@ L = int_a^b (N(x) - alpha x - beta)^2 dx:
   0 <= k <= N. k = 0 is the constant fit f((a + b)/2) (a non-global local minimum when all
   neurons are strictly dead); even k >= 2 is the zig-zag (continuous, piecewise linear, knots
   a + i (b - a)/(k + 1), interpolating f at the midpoints of its pieces), a strict saddle.
+  Local minima lie only at the values 0 and alpha^2 (b - a)^3 / 12.
 * leaky ReLU: no non-global local minima; the constant fit (all hidden parameters 0) is a
   critical point with value alpha^2 (b - a)^3 / 12. (The guide gives no classification of the
   other leaky-ReLU saddle values: the ones the search finds are reported, not judged.)
 
-Method. (1) The classified points are built exactly (``verify.relu_zigzag_point`` for every
-even k <= N, ``verify.relu_constant_fit_point``) and checked in
-exact arithmetic: grad L = 0, L equals the formula, and the Hessian's inertia (exact, from the
-characteristic polynomial) where L is twice differentiable. (2) An independent search:
-``find_critical_points`` from random starts (Levenberg-Marquardt on grad L, Newton refinement
-at 20 digits in the judgement, at ``dps`` in the confirmation); every critical value found is
-compared with the classification at relative tolerance 1e-8 of alpha^2 (b - a)^3, and the
-kinds of smooth points are compared too (ReLU zig-zag values: saddles; minima only at 0 or at
-the constant fit; leaky ReLU: minima only at 0). A value outside the classification is a
-counterexample candidate; the engine confirms it by re-running the search at ``dps`` and 2 dps
-digits before it is called one.
+The experiment (``experiment``, the same in every tier; ``tier`` is float64 in the search and
+``dps``, ``2 dps`` digits in the confirmation):
+
+1. **The classified points.** ``verify.relu_zigzag_point`` (every even k <= N) and
+   ``verify.relu_constant_fit_point`` are built with rational coordinates and judged like every
+   other point (below), in the tier's arithmetic at the exact point. They are also certified, once
+   per problem, by ``verify.certify_critical_point`` in ball arithmetic at 30 digits (the exact
+   gradient is 0, a critical manifold of the proved dimension passes through a box around the
+   point, the loss is enclosed, the Hessian's inertia is proved): the constant fit and the
+   zig-zag k = 2 (the ball model of the integral loss, built by SymPy, takes about 1 s for k = 2
+   and 5 s for k = 4, so larger k are judged but not certified); the certificates are the
+   instance's certificate. (A leaky-relu constant fit, w = b = v = 0, is not twice
+   differentiable and not certified.)
+2. **An independent search** (``_relu_common.structured_starts``): for every k = 1..N (odd k
+   too) and every one of the 2^k orientation patterns, a start with k knots near
+   a + i (b - a)/(k + 1) (jittered by 10% of the spacing), the output layer fitted by least
+   squares; and N(0, I) starts. No critical value enters the search: it finds what its starts
+   lead to. (Random starts alone found no zig-zag value on any of the 15 ``quick`` instances;
+   with these starts every zig-zag value was found on every relu instance, N = 2..4, of the
+   ``quick`` (13) and ``ci`` (29) searches. N >= 2 is drawn: N = 1 has no saddle value.)
+   Levenberg-Marquardt on grad L (float64, vectorized) brings them to critical points; the end
+   points are balanced (|(w_j, b_j)| = |v_j|, an exact symmetry). This float64 stage is the same
+   in every tier (same starts, same iterations).
+3. **The deciding points.** Every converged point gets its float64 margin (below); the
+   ``DECIDING`` = 3 points of smallest margin and one point of every distinct value found are
+   refined in the tier's arithmetic (Levenberg-Marquardt with mu = |g| |H| until |grad L| <=
+   tol(1e-10) |H| |theta|; a point that does not get there is not a critical point at that
+   precision and is left out) and judged there. The margin is the smallest margin of the
+   classified points and the deciding points, in every tier.
+
+Margins (each >= 0 when the statement holds for that point, continuous in the point):
+
+* value (relu; leaky relu only for the classified points): 1 - dist(L, listed values) /
+  (tol(1e-8) alpha^2 (b - a)^3): negative when a critical value lies farther than the
+  tolerance from every listed value (for leaky relu the list is incomplete, so a search point's
+  value is reported, not judged);
+* kind: at a critical point with L > 0 where no local minimum may lie (relu: values other than 0
+  and the constant fit; leaky relu: any L > 0) and where L is twice differentiable:
+  (-lambda_min / |lambda|_max) / tol(1e-6) - 1, negative when the Hessian has no negative
+  eigenvalue beyond the tolerance (a local minimum where the classification allows none);
+* critical (classified points): 1 - |grad L| / (tol(1e-10) |H| |theta|) at the exact point, in
+  the tier (negative when a point the classification describes is not critical).
+
+``tol`` is ``tier.tol``: the float64 tolerance scaled to the tier's digits. A network with more
+than 6 hidden neurons is beyond this method's reach (2^k patterns): undecided, inconclusive.
+
+A user's conjecture subclasses the claim and overrides ``critical_values`` (the listed values),
+``minimum_values`` (where local minima may lie) or ``values_complete``; the planted false
+variants of ``tests/quality/planted_relu.py`` do.
 """
 
 from __future__ import annotations
 
+import json
 from fractions import Fraction
 from typing import Any
 
-import mpmath
 import numpy as np
 
 from verify import (
+    Certificate,
     Claim,
     Instance,
     Judgement,
-    NpLandscape,
     Profile,
+    Tier,
     certify_critical_point,
-    find_critical_points,
-    landscape,
     relu_constant_fit_point,
     relu_critical_values,
     relu_setting,
     relu_zigzag_point,
 )
 
-from ._relu_common import relu_instances, scale_of
+from ._relu_common import (
+    CRIT_GTOL,
+    DECIDING,
+    EIG_TOL,
+    MAX_SEARCH_HIDDEN,
+    TINY,
+    deciding,
+    float64_points,
+    nonsmooth_reason,
+    refine,
+    relu_instances,
+    scale_of,
+    seed_of,
+    setting_of,
+)
 
-#: relative tolerance (of alpha^2 (b - a)^3) at which a found value matches a classified one
+#: relative tolerance (of alpha^2 (b - a)^3) at which a value matches a listed one (float64)
 VALUE_TOL = 1e-8
 
+#: digits of the ball arithmetic that certifies the classified points
+CERT_DPS = 30
+#: the zig-zag points certified (the ball model of the integral loss is built by SymPy: about 1 s for
+#: k = 2, 5 s for k = 4 on this machine; larger k are judged in the tier and not certified)
+CERT_MAX_K = 2
 
-def constructed_points(problem: Any) -> list[tuple[str, tuple[Fraction, ...], Fraction]]:
-    """(label, exact theta, classified value) of every classified point built for ``problem``."""
-    s = relu_setting(problem)
-    assert not isinstance(s, str)
-    scale = s.alpha ** 2 * s.length ** 3
-    out = [("constant fit (k = 0)", relu_constant_fit_point(problem), scale / 12)]
+_CERT_CACHE: dict[str, list[tuple[str, tuple[Fraction, ...], Certificate]]] = {}
+
+
+def constructed_points(problem: Any) -> list[tuple[str, tuple[Fraction, ...]]]:
+    """(label, exact theta) of every classified point built for ``problem``."""
+    s = setting_of(problem)
+    out = [("constant fit (k = 0)", relu_constant_fit_point(problem))]
     if s.activation == "relu":
         for k in range(2, s.n_hidden + 1, 2):
-            out.append((f"zig-zag k = {k}", relu_zigzag_point(problem, k), scale / (12 * (k + 1) ** 4)))
+            out.append((f"zig-zag k = {k}", relu_zigzag_point(problem, k)))
     return out
 
 
-def exact_checks(problem: Any, *, inertia: bool) -> list[dict[str, Any]]:
-    """Exact gradient, loss and (optionally) Hessian inertia of the constructed points."""
-    exact = landscape(problem, tier="exact")
-    rows = []
-    for label, theta, value in constructed_points(problem):
-        grad_zero = all(g == 0 for g in exact.grad(theta))
-        loss = exact.loss(theta)
-        row: dict[str, Any] = {"point": label, "theta": [str(v) for v in theta], "value": str(value),
-                               "grad_zero": bool(grad_zero), "loss_exact": str(loss),
-                               "loss_matches": bool(loss == value)}
-        if inertia and problem.network.activation == "relu":
-            cert = certify_critical_point(problem, theta)
-            row["inertia"] = list(cert.inertia) if cert.inertia else None
-            row["inertia_note"] = cert.reason if cert.inertia is None else cert.inertia_method
-            row["kind"] = cert.kind
-        rows.append(row)
-    return rows
+def _certifiable(label: str) -> bool:
+    return not label.startswith("zig-zag") or int(label.split("=")[1]) <= CERT_MAX_K
+
+
+def certified_points(problem: Any, points: list[tuple[str, tuple[Fraction, ...]]] | None = None
+                     ) -> list[tuple[str, tuple[Fraction, ...], Certificate]]:
+    """The classified points (default ``constructed_points``) with their certificates
+    (``verify.certify_critical_point`` at ``CERT_DPS`` digits: exact gradient, a critical manifold
+    through a box, the loss enclosed, the Hessian's inertia proved), cached per problem."""
+    points = constructed_points(problem) if points is None else points
+    key = json.dumps([problem.to_dict(), [(label, [str(v) for v in th]) for label, th in points]], sort_keys=True,
+                     default=str)
+    hit = _CERT_CACHE.get(key)
+    if hit is None:
+        hit = [(label, theta, certify_critical_point(problem, theta, dps=CERT_DPS) if _certifiable(label) else
+                Certificate(False, f"not attempted: zig-zag points with k > {CERT_MAX_K} are judged in the tier and "
+                                   "not certified in this experiment (the ball model takes seconds); re-check with "
+                                   "verify.certify_critical_point", tuple(str(v) for v in theta)))
+               for label, theta in points]
+        if len(_CERT_CACHE) > 64:
+            _CERT_CACHE.clear()
+        _CERT_CACHE[key] = hit
+    return hit
 
 
 class ReluCriticalPointsClassified(Claim):
@@ -100,91 +164,211 @@ class ReluCriticalPointsClassified(Claim):
         "the integral loss (factor 1) on an interval [a, b]",
         "an affine target alpha x + beta with rational coefficients",
     )
-    method = ("Exact: the zig-zag points (every even k <= N) and the constant fit are built with "
-              "rational coordinates; grad L = 0 and L = formula are checked in SymPy, the Hessian's inertia from "
-              "its characteristic polynomial where L is twice differentiable. Search: find_critical_points with "
-              "24 * horizon random starts (seeded by the instance), Newton at 20 digits (judge) / dps (confirm); "
-              f"found values match a classified value within {VALUE_TOL:g} alpha^2 (b - a)^3; kinds of smooth points "
-              "checked (relu: minima only at 0 or alpha^2 (b-a)^3/12, zig-zag values saddles; leaky relu: minima "
-              "only at 0). margin = the smallest slack of these tests, relative to alpha^2 (b - a)^3.")
+    method = ("The same experiment in every tier. The zig-zag points (every even k <= N) and the constant fit are "
+              "built with rational coordinates and judged in the tier; the constant fit and the zig-zag k = 2 are "
+              "certified in ball arithmetic (certify_critical_point, 30 digits: exact zero gradient, a critical "
+              "manifold, the loss enclosed, the inertia proved): the certificate. Search: for "
+              "k = 1..N and all 2^k orientation patterns a start with jittered knots a + i (b-a)/(k+1) and a "
+              "least-squares output layer, plus 8 * horizon N(0, I) starts; float64 Levenberg-Marquardt on grad L "
+              "(the same in every tier); the 3 points of smallest margin and one per value found refined in the "
+              "tier (|grad L| <= tol(1e-10) |H| |theta|). Margins: value 1 - dist(L, listed) / (tol(1e-8) "
+              "alpha^2 (b-a)^3) (relu); kind (-lambda_min/|lambda|_max)/tol(1e-6) - 1 where no minimum may lie "
+              "(relu: L not in {0, alpha^2 (b-a)^3/12}; leaky: L > 0), at smooth points; the smallest of these. "
+              "tol = the float64 tolerance scaled to the tier. N > 6: beyond this method's reach.")
 
+    # -- the statement, overridable by a conjecture ----------------------------------------
+    def critical_values(self, problem: Any) -> tuple[Fraction, ...]:
+        """The listed critical values (exact)."""
+        return relu_critical_values(problem)
+
+    def minimum_values(self, problem: Any) -> tuple[Fraction, ...]:
+        """The values at which a local minimum may lie: relu 0 and the constant fit; leaky relu 0."""
+        s = setting_of(problem)
+        return (Fraction(0), scale_of(problem) / 12) if s.activation == "relu" else (Fraction(0),)
+
+    def classified_points(self, problem: Any) -> list[tuple[str, tuple[Fraction, ...]]]:
+        """(label, exact theta) of the points the classification describes (``constructed_points``)."""
+        return constructed_points(problem)
+
+    def values_complete(self, problem: Any) -> bool:
+        """Whether ``critical_values`` lists every critical value (relu: yes; leaky relu: no)."""
+        return setting_of(problem).activation == "relu"
+
+    # -- the claim ----------------------------------------------------------------------------
     def instances(self, profile: Profile) -> Any:
-        return relu_instances(max_hidden=4 if profile.name != "quick" else 3)
+        # N >= 2: with N = 1 the classification has no saddle value to find
+        return relu_instances(min_hidden=2, max_hidden=4 if profile.name != "quick" else 3)
 
     def check_hypotheses(self, instance: Instance) -> str | None:
         s = relu_setting(instance.source)
         return s if isinstance(s, str) else None
 
-    def _judge(self, instance: Instance, profile: Profile, dps: int) -> Judgement:
+    def experiment(self, instance: Instance, profile: Profile, tier: Tier) -> Judgement:
         prob = instance.source
-        s = relu_setting(prob)
-        assert not isinstance(s, str)
+        s = setting_of(prob)
+        if s.n_hidden > MAX_SEARCH_HIDDEN:
+            return Judgement(None, f"beyond this method's reach: N = {s.n_hidden} hidden neurons; the structured "
+                                   f"search enumerates 2^k orientation patterns for k <= N and is run for "
+                                   f"N <= {MAX_SEARCH_HIDDEN}")
         scale = scale_of(prob)
-        values = relu_critical_values(prob)
-        seed = int(instance.params.get("seed", "0"))
-        margins: list[float] = []
-        failures: list[str] = []
-        # (1) the classified points, exactly
-        rows = exact_checks(prob, inertia=dps > 20 or s.n_hidden <= 3)
-        for row in rows:
-            ok = row["grad_zero"] and row["loss_matches"]
-            if row.get("kind") is not None and row["point"].startswith("zig-zag") and row["kind"] != "saddle":
-                ok = False
-            margins.append(1.0 if ok else -1.0)
+        listed = tuple(sorted(set(self.critical_values(prob))))
+        minima = tuple(self.minimum_values(prob))
+        complete = self.values_complete(prob)
+        tol = _Tols(tier, scale)
+        land = tier.landscape(prob)
+        components: list[dict[str, Any]] = []
+
+        # (1) the classified points: built exactly, judged in the tier, certified in balls
+        certs = certified_points(prob, self.classified_points(prob))
+        exact_rows = []
+        for label, theta, cert in certs:
+            comps, rec = self._point(tier, land, prob, tier.vector(theta), listed, minima, True, tol)
+            g = land.grad(tier.vector(theta) if tier.is_float64 else list(tier.vector(theta)))
+            gnorm = tier.norm(g)
+            comps.append({"point": "", "test": "critical", "margin": 1 - gnorm / (tol.crit * _size(tier, land, theta)),
+                          "detail": f"|grad L| = {tier.text(gnorm)} at the exact point"})
+            for c in comps:
+                c["point"] = label
+            components += comps
+            rec.update({"point": label, "theta": [str(v) for v in theta], "certified": cert.certified,
+                        "certificate": cert.reason, "inertia": list(cert.inertia) if cert.inertia else None,
+                        "kind": cert.kind, "loss_enclosure": list(cert.loss_enclosure) if cert.loss_enclosure
+                        else None, "grad_zero": cert.exact_gradient_zero})
+            exact_rows.append(rec)
+
+        # (2) the search: the float64 stage, the same in every tier
+        reps = max(1, round(profile.horizon))
+        normal = max(4, int(8 * profile.horizon))
+        stage = float64_points(prob, seed_of(instance), reps=reps, normal=normal)
+        pts = stage["points"]
+        f64 = Tier.float64()
+        land64 = stage["land"]
+        f64_margins = []
+        for p in pts:
+            comps, _ = self._point(f64, land64, prob, p, listed, minima, complete, _Tols(f64, scale))
+            f64_margins.append(min((c["margin"] for c in comps), default=np.inf))
+        values64 = [float(v) for v in land64.loss(pts)] if len(pts) else []
+        chosen = set(deciding(f64_margins, DECIDING))
+        smooth64 = [nonsmooth_reason(prob, p, 1e-6) is None for p in pts]
+        for rep in _one_per_value(values64, smooth64, float(scale)):
+            chosen.add(rep)
+        # (3) the deciding points in the tier
+        found = []
+        dropped = 0
+        for i in sorted(chosen):
+            th, gnorm, ok, its = refine(tier, land, pts[i], gtol=tol.crit)
             if not ok:
-                failures.append(f"constructed {row['point']} fails an exact check")
-        # (2) the independent search
-        starts = max(8, int(24 * profile.horizon))
-        res = find_critical_points(prob, starts=starts, seed=seed % (2**31), flow_t1=None, dps=dps)
-        found: list[dict[str, Any]] = []
-        unclassified: list[str] = []
-        for p in res.points:
-            v = p.loss
-            rel = [abs(float(v - mpmath.mpf(c.numerator) / c.denominator)) / float(scale) for c in values]
-            near = int(np.argmin(rel))
-            matched = rel[near] <= VALUE_TOL
-            rec = {"value": mpmath.nstr(v, 15), "relative_value": float(v) / float(scale), "kind": p.kind,
-                   "index": p.index, "null_dim": p.null_dim, "hits": p.hits, "nonsmooth": p.nonsmooth,
-                   "classified_as": str(values[near]) if matched else None}
+                dropped += 1
+                found.append({"float64_value": values64[i], "refined": False, "gnorm": tier.text(gnorm)})
+                continue
+            comps, rec = self._point(tier, land, prob, th, listed, minima, complete, tol)
+            for c in comps:
+                c["point"] = f"search point {i}"
+            components += comps
+            rec.update({"float64_value": values64[i], "refined": True, "iterations": its, "index": i,
+                        "margin": tier.text(min((c["margin"] for c in comps), default=None))
+                        if comps else None})
             found.append(rec)
-            positive = float(v) > VALUE_TOL * float(scale)
-            if s.activation == "relu":
-                slack = VALUE_TOL - rel[near]
-                margins.append(slack / VALUE_TOL)
-                if not matched:
-                    unclassified.append(rec["value"])
-                    failures.append(f"critical value {rec['value']} ({p.kind}) is not in the classification")
-                elif p.nonsmooth is None and positive:
-                    k_zero = values[near] == scale / 12
-                    if p.kind == "minimum" and not k_zero:
-                        margins.append(-1.0)
-                        failures.append(f"a local minimum at the zig-zag value {values[near]}")
-            else:
-                if not matched:
-                    unclassified.append(rec["value"])   # reported, not judged (module notes)
-                if p.nonsmooth is None and p.kind == "minimum" and positive:
-                    margins.append(-float(v) / float(scale))
-                    failures.append(f"a non-global local minimum of leaky relu at {rec['value']}")
-        margin = min(margins) if margins else None
-        kinds = sorted({r["kind"] for r in found})
-        summary = (f"N={s.n_hidden} {s.activation}: {len(rows)} classified points exact; search found "
-                   f"{len(found)} point(s), values / (alpha^2 (b-a)^3) "
-                   f"{sorted({round(r['relative_value'], 8) for r in found})}"
-                   + (f"; FAILURES: {'; '.join(failures)}" if failures else "")
-                   + (f"; leaky values outside {{0, const fit}}: {unclassified}" if unclassified
-                      and s.activation != "relu" else ""))
-        evidence = {"outcome": "unclassified value" if (unclassified and s.activation == "relu") else
-                    ("all classified" if not failures else "failure"),
-                    "classified_values": [str(v) for v in values], "exact_checks": rows, "found": found,
-                    "kinds": kinds, "unclassified_values": unclassified, "search_note": res.note,
-                    "starts": starts, "dps": dps}
-        return Judgement(margin, summary, evidence)
+        worst = min(components, key=lambda c: c["margin"])
+        margin = worst["margin"]
+        rel_values = sorted({round(v / float(scale), 10) for v in values64})
+        hits = {str(c): sum(abs(v - float(c)) <= 1e-6 * float(scale) for v in values64) for c in listed}
+        summary = (f"N={s.n_hidden} {s.activation} ({tier}): {sum(c.certified for _, _, c in certs)} of "
+                   f"{len(certs)} classified points certified; search "
+                   f"{stage['converged']} of {stage['starts']} starts converged, values / (alpha^2 (b-a)^3) "
+                   f"{rel_values}; {len(found) - dropped} deciding points refined"
+                   + (f", {dropped} not critical at this precision" if dropped else "")
+                   + f"; worst: {worst['point']} {worst['test']} margin {tier.text(margin)} ({worst['detail']})")
+        unlisted = [r["value"] for r in found if r.get("refined") and not r.get("listed")]
+        certificate = _certificate(certs)
+        evidence = {"outcome": ("violation" if margin < 0 else "all classified"),
+                    "listed_values": [str(v) for v in listed], "exact_checks": exact_rows,
+                    "found_values_relative": rel_values, "listed_value_hits": hits, "deciding_points": found,
+                    "unlisted_values": unlisted, "starts": stage["starts"], "converged": stage["converged"],
+                    "tier": tier.name, "worst": {k: v for k, v in worst.items() if k != "margin"}}
+        return Judgement(margin, summary, evidence, certificate=certificate)
 
-    def judge(self, instance: Instance, profile: Profile) -> Judgement:
-        return self._judge(instance, profile, 20)
+    def _point(self, tier: Tier, land: Any, prob: Any, theta: Any, listed: tuple[Fraction, ...],
+               minima: tuple[Fraction, ...], complete: bool, tol: _Tols) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+        """The margins of one critical point, in this tier."""
+        th = theta if tier.is_float64 else list(theta)
+        value = land.loss(th)
+        scale = tol.scale
+        dists = [abs(value - tier.num(c)) for c in listed]
+        near = min(range(len(listed)), key=lambda j: dists[j])
+        rec: dict[str, Any] = {"value": tier.text(value, 15), "relative_value": float(value) / float(scale),
+                               "nearest_listed": str(listed[near]), "listed": bool(dists[near] <= tol.value * tier.num(
+                                   scale))}
+        comps: list[dict[str, Any]] = []
+        if complete:
+            comps.append({"point": "", "test": "value", "margin": 1 - dists[near] / (tol.value * tier.num(scale)),
+                          "detail": f"L = {tier.text(value, 12)}, nearest listed {listed[near]}"})
+        smooth = nonsmooth_reason(prob, [float(v) for v in th], float(tol.tiny))
+        rec["nonsmooth"] = smooth
+        positive = value > tol.value * tier.num(scale)
+        if positive and smooth is None and not any(abs(value - tier.num(c)) <= tol.value * tier.num(scale)
+                                                   for c in minima):
+            ratio = _min_ratio(tier, land.hessian(th))
+            rec["hessian_min_ratio"] = tier.text(ratio)
+            comps.append({"point": "", "test": "kind", "margin": -ratio / tol.eig - 1,
+                          "detail": f"L = {tier.text(value, 12)}, lambda_min / |lambda|_max = {tier.text(ratio)}"})
+        return comps, rec
 
-    def confirm(self, instance: Instance, profile: Profile, dps: int) -> Judgement:
-        return self._judge(instance, profile, dps)
+
+class _Tols:
+    """The float64 tolerances of the module, scaled to a tier."""
+
+    def __init__(self, tier: Tier, scale: Fraction) -> None:
+        self.value = tier.tol(VALUE_TOL)
+        self.eig = tier.tol(EIG_TOL)
+        self.crit = tier.tol(CRIT_GTOL)
+        self.tiny = tier.tol(TINY)
+        self.scale = scale
 
 
-__all__ = ["ReluCriticalPointsClassified", "constructed_points", "exact_checks", "NpLandscape"]
+def _size(tier: Tier, land: Any, theta: tuple[Fraction, ...]) -> Any:
+    """max(1, |H|_max) max(1, |theta|_inf) at an exact point, in the tier."""
+    th = tier.vector(theta)
+    H = land.hessian(th if tier.is_float64 else list(th))
+    return max(1, max(abs(x) for row in H for x in row)) * max(1, max(abs(x) for x in th))
+
+
+def _min_ratio(tier: Tier, H: Any) -> Any:
+    lam = tier.eigvalsh(H)
+    top = max(abs(x) for x in lam)
+    return lam[0] / top if top else lam[0] * 0
+
+
+def _one_per_value(values: list[float], smooth: list[bool], scale: float) -> list[int]:
+    """One index per distinct value (relative 1e-6 of the scale): the first smooth point found
+    (L twice differentiable there: refinement converges fast), else the first."""
+    reps: list[int] = []
+    for i in sorted(range(len(values)), key=lambda i: (not smooth[i], i)):
+        if not any(abs(values[i] - values[j]) <= 1e-6 * scale for j in reps):
+            reps.append(i)
+    return sorted(reps)
+
+
+def _certificate(certs: list[tuple[str, tuple[Fraction, ...], Certificate]]) -> dict[str, Any] | None:
+    """The certificates of the classified points as one record (None when none was certified); the
+    re-check calls take the exact rational points."""
+    done = [(label, theta, c.record("instance.source")) for label, theta, c in certs if c.certified]
+    if not done:
+        return None
+    missed = [f"{label} ({c.reason})" for label, _, c in certs if not c.certified]
+    statement = "; ".join(f"{label}: {rec['statement']}" for label, _, rec in done if rec is not None)
+    if missed:
+        statement += "; not certified: " + "; ".join(missed)
+    calls = [f"verify.certify_critical_point(instance.source, {[str(v) for v in theta]!r}, dps={CERT_DPS})"
+             for _, theta, _ in done]
+    points = []
+    for (label, theta, rec), call in zip(done, calls):
+        assert rec is not None
+        points.append({"point": label, "theta_exact": [str(v) for v in theta], "kind": rec["kind"],
+                       "manifold_dim": rec["manifold_dim"], "loss_enclosure": rec["loss_enclosure"],
+                       "inertia": rec["inertia"], "box_radius": rec["box_radius"], "recheck": call})
+    return {"kind": "critical manifolds" if any(p["manifold_dim"] for p in points) else "critical points",
+            "statement": statement, "points": points, "recheck": "; ".join(calls)}
+
+
+__all__ = ["ReluCriticalPointsClassified", "constructed_points", "certified_points"]

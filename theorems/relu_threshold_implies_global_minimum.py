@@ -13,40 +13,87 @@ minima exists, so a descent run that stays below it can only converge to one of 
 ReLU (no non-global local minima; the saddles are avoided by Theorem 14) every run that
 converges reaches a global minimum.
 
-Method. 120 * horizon runs, theta_0 ~ N(0, I), eta ~ U(0.01, 0.1)/(b - a), from the instance's
-seed. ReLU: phase 1 runs GD (``run_descent``) until L <= lambda_N (an event) for 3000 * horizon
-steps; the runs that crossed continue for 4000 * horizon steps from the crossing point. A run
-that crossed ends at a global minimum when its final loss is <= 1e-8 alpha^2 (b - a)^3; it
-violates the claim when it is stationary (|grad L| <= 1e-9) at a loss in (1e-8 alpha^2 (b - a)^3,
-lambda_N). A run whose loss goes back up to lambda_N or above was not a descent (the step was too
-large for the local curvature): the premise fails, it is reported and does not decide. Crossing
-means L < lambda_N (1 - 1e-9): a run that stops at the constant fit has L = lambda_N up to rounding
-(an early version counted those as crossings and reported a false counterexample for N = 1).
-Leaky ReLU: every run, 6000 * horizon steps,
-same rule. margin = the smallest of 1 (global minimum) and -L_end / lambda_N (a stationary
-non-global end); runs still moving at the end do not decide. Confirmation: the violating runs
-replayed at ``dps`` digits.
+The experiment (``experiment``, the same in every tier; the shared pattern of
+``_relu_common``): M = 120 * horizon runs, theta_0 ~ N(0, I) and eta ~ U(0.01, 0.1) / (b - a)
+from the instance's seed (exact binary rationals: ``starts``), K = 3000 * horizon GD steps,
+stopped early as stationary when |grad L| <= g_tol = tol(1e-9) max(1, alpha^2 (b - a)^3) or as
+diverged at |theta| >= 1e6. A run **counts** (the premise holds) when its loss at a checkpoint or
+at the end is below the threshold, L < lambda_N (1 - 1e-9) (a run that stops at the constant fit
+has L = lambda_N up to rounding when lambda_N is that value), and it never rises back to
+lambda_N (1 - 1e-6) afterwards (a run whose loss rises was not a descent below the threshold:
+the premise fails; it is reported and does not decide). Leaky ReLU: every run counts. The margin
+of a counting run at its end point:
+
+    m = max( log10(|grad L| / g_tol),      # > 0: not stationary (still descending)
+             log10(L_0 / L) )              # > 0: at a global minimum, L_0 = 1e-8 alpha^2 (b - a)^3
+
+negative exactly when the run is stationary at a loss above the global minimum: it converged to
+a critical point that is not a global minimum although its loss fell below the threshold. The
+ensemble is run in float64; the 3 counting runs of smallest float64 margin decide: the margin of
+the instance is their smallest margin in the tier (float64: as computed; at ``dps`` digits:
+replayed from their exact starts with their exact step sizes, the same K steps, events and
+criteria, the tolerances scaled by ``tier.tol``). No counting run: undecided.
+
+``threshold`` is the statement's constant; the planted variant of
+``tests/quality/planted_relu.py`` raises it above the constant fit's value, where runs whose
+neurons all die end stationary at L = alpha^2 (b - a)^3 / 12, and is refuted.
 """
 
 from __future__ import annotations
 
+from fractions import Fraction
 from typing import Any
 
 import numpy as np
 
-from verify import Claim, Instance, Judgement, MpLandscape, Profile, relu_setting
+from verify import Claim, Instance, Judgement, Profile, Tier, relu_setting
 
 from ._relu_common import (
+    DECIDING,
     GTOL,
     ZERO_LOSS,
+    deciding,
     draw_starts,
+    gd_events,
     histogram,
+    log_term,
     loss_histogram,
     relu_instances,
+    replay,
     run_ensemble,
     scale_of,
+    seed_of,
+    setting_of,
     smallest_positive_value,
 )
+
+
+def run_margin(tier: Tier, traj: Any, threshold: Any, scale: Fraction) -> tuple[float | None, str]:
+    """(margin or None when the run does not count, kind) of one run, in this tier (module notes)."""
+    loss = traj.loss
+    status = str(getattr(traj.status, "value", traj.status))
+    if threshold is not None:
+        thr = tier.num(threshold)
+        path = list(traj.checkpoints.loss) + [loss]
+        below = [k for k, v in enumerate(path) if _finite(v) and v < thr * (1 - tier.num(Fraction(1, 10**9)))]
+        if not below:
+            return None, "never below the threshold"
+        if any((not _finite(v)) or v >= thr * (1 - tier.num(Fraction(1, 10**6))) for v in path[below[0]:]):
+            return None, "rose back to the threshold (not a descent)"
+    if status == "diverged" or not _finite(loss):
+        return None, "diverged"
+    gtol = float(tier.tol(GTOL)) * max(1.0, float(scale))
+    a = log_term(traj.grad_norm, gtol)
+    b = log_term(ZERO_LOSS * float(scale), loss)
+    kind = "global minimum" if b >= 0 else ("still descending" if a >= 0 else "stationary above zero")
+    return max(a, b), kind
+
+
+def _finite(v: Any) -> bool:
+    try:
+        return bool(np.isfinite(float(v)))
+    except OverflowError:
+        return False
 
 
 class ReluThresholdImpliesGlobalMinimum(Claim):
@@ -63,12 +110,13 @@ class ReluThresholdImpliesGlobalMinimum(Claim):
         "an affine target alpha x + beta with rational coefficients",
         "GD with small random step sizes eta (b - a) in [0.01, 0.1] from random initializations",
     )
-    method = ("120 * horizon runs per instance (theta_0 ~ N(0, I), eta ~ U(0.01, 0.1)/(b-a)); relu: GD until L <= "
-              "threshold (3000 * horizon steps), then 4000 * horizon more steps from the crossing; leaky relu: "
-              "6000 * horizon steps. End at a global minimum: L <= 1e-8 alpha^2 (b-a)^3; violation: |grad L| <= "
-              f"{GTOL:g} at a loss in (that, threshold); runs whose loss returns to the threshold (not a descent) "
-              "do not decide. margin = min(1 for global minima, -L_end/threshold for violations). "
-              "Confirmation: violating runs replayed at dps digits.")
+    method = ("The same experiment in every tier: 120 * horizon runs (theta_0 ~ N(0, I), eta ~ U(0.01, 0.1)/(b-a), "
+              "exact binary rationals), 3000 * horizon GD steps, stationary at |grad L| <= g_tol = tol(1e-9) max(1, "
+              "alpha^2 (b-a)^3). relu: a run counts when its loss falls below the threshold (1 - 1e-9) and does not "
+              "rise back to it (else the premise, a descent below the threshold, fails); leaky relu: every run. "
+              "Run margin max(log10(|grad L|/g_tol), log10(1e-8 alpha^2 (b-a)^3 / L)): negative when stationary "
+              "above the global minimum. The ensemble in float64; the 3 counting runs of smallest margin replayed "
+              "in the tier decide. tol = the float64 tolerance scaled to the tier.")
 
     def instances(self, profile: Profile) -> Any:
         return relu_instances(max_hidden=3)
@@ -77,86 +125,58 @@ class ReluThresholdImpliesGlobalMinimum(Claim):
         s = relu_setting(instance.source)
         return s if isinstance(s, str) else None
 
-    def _ends(self, instance: Instance, profile: Profile) -> dict[str, Any]:
-        prob = instance.source
-        s = relu_setting(prob)
-        assert not isinstance(s, str)
-        scale = float(scale_of(prob))
-        thr = float(smallest_positive_value(prob))
+    def threshold(self, problem: Any) -> Fraction | None:
+        """The loss threshold of the statement (relu: the smallest positive critical value; leaky
+        relu: None, every run counts)."""
+        return smallest_positive_value(problem) if setting_of(problem).activation == "relu" else None
+
+    def starts(self, instance: Instance, profile: Profile) -> tuple[np.ndarray, np.ndarray]:
+        """Initializations (M, d) and step sizes (M,), float64 (exact binary rationals), seeded."""
         members = max(20, int(120 * profile.horizon))
-        theta0, eta = draw_starts(prob, members=members, seed=int(instance.params.get("seed", "0")),
-                                  eta_lo=0.01, eta_hi=0.1)
-        if s.activation == "relu":
-            first = run_ensemble(prob, theta0, eta, steps=max(500, int(3000 * profile.horizon)), loss_below=thr)
-            # strictly below (a run that stops at the constant fit has L = threshold up to rounding)
-            crossed = [i for i, m in enumerate(first.members) if float(m.loss) < thr * (1 - 1e-9)]
-            if crossed:
-                start = np.array([np.asarray(first.members[i].theta, dtype=float) for i in crossed])
-                second = run_ensemble(prob, start, eta[crossed], steps=max(800, int(4000 * profile.horizon)))
-                ends = list(second.members)
-                steps_before = [float(first.members[i].t) for i in crossed]
-            else:
-                ends, start, steps_before = [], np.zeros((0, prob.n_params)), []
-        else:
-            crossed = list(range(members))
-            second = run_ensemble(prob, theta0, eta, steps=max(1000, int(6000 * profile.horizon)))
-            ends, start, steps_before = list(second.members), theta0, [0.0] * members
-        kinds, rose = [], 0
-        for m in ends:
-            loss, g = float(m.loss), float(m.grad_norm)
-            cps = [float(v) for v in m.checkpoints.loss]
-            if s.activation == "relu" and max(cps, default=0.0) > thr:
-                rose += 1
-            if loss <= ZERO_LOSS * scale:
-                kinds.append("global minimum")
-            elif s.activation == "relu" and np.isfinite(loss) and loss >= thr * (1 - 1e-6):
-                # the loss went back up to the threshold: GD was not a descent there (step too large
-                # for the local curvature); the claim's premise (descent below the threshold) fails
-                kinds.append("rose back to the threshold (not a descent)")
-            elif np.isfinite(loss) and g <= GTOL * max(1.0, scale):
-                kinds.append("stationary above zero")
-            elif not np.isfinite(loss) or str(getattr(m.status, "value", m.status)) == "diverged":
-                kinds.append("diverged")
-            else:
-                kinds.append("still descending")
-        return {"threshold": thr, "scale": scale, "members": members, "crossed": crossed, "ends": ends,
-                "kinds": kinds, "rose_above": rose, "start": start, "eta": eta, "steps_before": steps_before}
+        return draw_starts(instance.source, members=members, seed=seed_of(instance), eta_lo=0.01, eta_hi=0.1)
 
-    def judge(self, instance: Instance, profile: Profile) -> Judgement:
-        r = self._ends(instance, profile)
-        margins = [1.0 if k == "global minimum" else -float(m.loss) / r["threshold"]
-                   for k, m in zip(r["kinds"], r["ends"]) if k in ("global minimum", "stationary above zero")]
-        margin = min(margins) if margins else None
-        hist = histogram(r["kinds"])
-        bad = sum(k == "stationary above zero" for k in r["kinds"])
-        summary = (f"threshold {r['threshold']:.6g}: {len(r['crossed'])} of {r['members']} runs below it; ends "
-                   f"{hist}; {bad} stationary above 0; {r['rose_above']} rose above the threshold again")
-        evidence = {"outcome": "violation" if bad else ("all global" if margins else "undecided"),
-                    "outcome_histogram": hist, "threshold": r["threshold"],
-                    "threshold_reason": "the smallest positive critical value of the classification",
-                    "runs": r["members"], "crossed": len(r["crossed"]), "rose_above_threshold": r["rose_above"],
-                    "final_loss_histogram": loss_histogram([float(m.loss) for m in r["ends"]], r["scale"])}
-        return Judgement(margin, summary, evidence)
-
-    def confirm(self, instance: Instance, profile: Profile, dps: int) -> Judgement:
-        """Replay (up to 3) violating runs from their crossing point at ``dps`` digits."""
-        r = self._ends(instance, profile)
+    def experiment(self, instance: Instance, profile: Profile, tier: Tier) -> Judgement:
         prob = instance.source
-        land = MpLandscape(prob, dps=dps)
-        ctx = land.ctx
-        bad = [i for i, k in enumerate(r["kinds"]) if k == "stationary above zero"][:3]
-        worst = None
-        for i in bad:
-            th = [ctx.mpf(float(v)) for v in r["start"][i]]
-            h = ctx.mpf(float(r["eta"][r["crossed"][i]]))
-            for _ in range(int(r["ends"][i].t)):
-                th = [t - h * gi for t, gi in zip(th, land.grad(th))]
-            loss = land.loss(th)
-            if loss > ZERO_LOSS * r["scale"]:
-                worst = loss if worst is None else max(worst, loss)
-        if worst is None:
-            return Judgement(1.0, f"none of {len(bad)} replayed runs stays above zero at {dps} digits")
-        return Judgement(-worst / r["threshold"], f"a replayed run ends at L = {worst} at {dps} digits")
+        scale = scale_of(prob)
+        thr = self.threshold(prob)
+        steps = max(500, int(3000 * profile.horizon))
+        theta0, eta = self.starts(instance, profile)
+        f64 = Tier.float64()
+        res = run_ensemble(prob, theta0, eta, steps=steps, events=gd_events(f64, scale))
+        screened = [run_margin(f64, m, thr, scale) for m in res.members]
+        counting = [m if m is not None else np.inf for m, _ in screened]
+        chosen = [i for i in deciding(counting, DECIDING) if screened[i][0] is not None]
+        decided = []
+        for i in chosen:
+            if tier.is_float64:
+                m, kind = screened[i]
+                traj = res.members[i]
+            else:
+                traj = replay(tier, prob, theta0[i], float(eta[i]), steps=steps, events=gd_events(tier, scale))
+                m, kind = run_margin(tier, traj, thr, scale)
+            decided.append({"run": i, "margin": m, "kind": kind, "steps": int(traj.t), "loss": tier.text(traj.loss),
+                            "grad_norm": tier.text(traj.grad_norm), "step_size": float(eta[i]),
+                            "float64_margin": screened[i][0]})
+        margins = [r["margin"] for r in decided if r["margin"] is not None]
+        kinds = [k for _, k in screened]
+        hist = histogram(kinds)
+        thr_text = "none (leaky relu: every run counts)" if thr is None else f"{float(thr):.6g}"
+        n_count = sum(m is not None for m, _ in screened)
+        if not margins:
+            return Judgement(None, f"{tier}: threshold {thr_text}: no run counts (none fell below the threshold and "
+                                   f"stayed there); outcomes {hist}",
+                             {"outcome": "undecided", "outcome_histogram": hist, "runs": len(kinds)})
+        worst = min((r for r in decided if r["margin"] is not None), key=lambda r: r["margin"])
+        summary = (f"{tier}: threshold {thr_text}: {n_count} of {len(kinds)} runs count; outcomes {hist}; deciding "
+                   f"run {worst['run']}: {worst['kind']} at L = {worst['loss']}, |grad L| = {worst['grad_norm']}, "
+                   f"margin {worst['margin']:.3g}")
+        evidence = {"outcome": "violation" if worst["margin"] < 0 else "all counting runs fine",
+                    "outcome_histogram": hist, "threshold": None if thr is None else float(thr),
+                    "threshold_reason": "the smallest positive critical value of the classification"
+                    if thr is not None else "leaky relu: every run", "runs": len(kinds), "counting": n_count,
+                    "steps": steps, "deciding_runs": decided, "tier": tier.name,
+                    "final_loss_histogram": loss_histogram([float(m.loss) for m in res.members], float(scale))}
+        return Judgement(worst["margin"], summary, evidence)
 
 
-__all__ = ["ReluThresholdImpliesGlobalMinimum"]
+__all__ = ["ReluThresholdImpliesGlobalMinimum", "run_margin"]
