@@ -1109,6 +1109,8 @@ def check(claim: Claim, *, profile: str | Profile | None = None, seed: int | Non
     elif decided == 0:
         verdict = Verdict.INCONCLUSIVE
         reason = f"none of the {n} instances judged decided the claim ({where})"
+        if instance is not None and state.evidence:      # the one judgement says why
+            reason += f": {state.evidence[0].get('summary', '')}"
     else:
         verdict = Verdict.CONSISTENT
         extra = f"; {state.undecided} more did not decide" if state.undecided else ""
