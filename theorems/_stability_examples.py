@@ -9,9 +9,13 @@ The paper's captions print 3.53 (1 - theta_1 theta_2)^2, but its figures are rep
 
 from __future__ import annotations
 
+import math
 from fractions import Fraction
+from typing import Any, Sequence
 
-from verify import ExprLandscape, Problem, parse_problem
+import numpy as np
+
+from verify import ExprLandscape, Problem, Tier, parse_problem
 
 #: the coefficient of (1 - theta_1 theta_2)^2 on the positive quadrant: ((9/10)^2 + (5/2)^2) / 4
 C = Fraction(1765, 1000)
@@ -82,3 +86,131 @@ def two_cycle(k: float) -> tuple[float, float, float, float]:
     multipliers 9 - 2 (1 + k)^2 (along the diagonal) and 3 - 2 k (across)."""
     sigma, root = (1 + 3 / k) ** 0.5, (1 - 1 / k) ** 0.5
     return (sigma + root) / 2, (sigma - root) / 2, 9 - 2 * (1 + k) ** 2, 3 - 2 * k
+
+
+# ---------------------------------------------------------------------------------------
+# Small linear algebra written once for every tier (float64: numpy; mp: the tier's context).
+# The claims' experiments use these so that the float64 search and the mp confirmation run
+# the same arithmetic steps.
+# ---------------------------------------------------------------------------------------
+
+def vec(tier: Tier, values: Sequence[object]) -> Any:
+    """Exact numbers (Fractions, ints, floats at their binary value) as a tier vector."""
+    return tier.vector(list(values))
+
+
+def grad(tier: Tier, land: Any, x: Any) -> Any:
+    """grad L(x) as a tier vector."""
+    g = land.grad(x)
+    return np.asarray(g, dtype=np.float64) if tier.is_float64 else list(g)
+
+
+def gd_step(tier: Tier, land: Any, eta: Any, x: Any) -> Any:
+    """G(x) = x - eta grad L(x)."""
+    return tier.axpy(-eta, grad(tier, land, x), x)
+
+
+def diff_norm(tier: Tier, a: Any, b: Any) -> Any:
+    """|a - b|."""
+    return tier.norm(tier.axpy(-1, b, a))
+
+
+def matrix(tier: Tier, rows: Any) -> Any:
+    """A tier matrix (numpy array or mpmath matrix) from rows."""
+    if tier.is_float64:
+        return np.asarray(rows, dtype=np.float64)
+    ctx = tier.ctx
+    return ctx.matrix([[x if hasattr(x, "_mpf_") else tier.num(x) for x in row] for row in rows])
+
+
+def eye(tier: Tier, d: int) -> Any:
+    return np.eye(d) if tier.is_float64 else tier.ctx.eye(d)
+
+
+def matmul(tier: Tier, a: Any, b: Any) -> Any:
+    return a @ b if tier.is_float64 else a * b
+
+
+def matvec(tier: Tier, a: Any, x: Any) -> Any:
+    if tier.is_float64:
+        return a @ np.asarray(x, dtype=np.float64)
+    y = a * tier.ctx.matrix(list(x))
+    return [y[i] for i in range(a.rows)]
+
+
+def transpose(tier: Tier, a: Any) -> Any:
+    return a.T
+
+
+def solve(tier: Tier, a: Any, b: Any) -> Any:
+    """a^-1 b for a square non-singular a (LU)."""
+    if tier.is_float64:
+        return np.linalg.solve(a, np.asarray(b, dtype=np.float64))
+    y = tier.ctx.lu_solve(a, tier.ctx.matrix(list(b)))
+    return [y[i] for i in range(a.rows)]
+
+
+def fro2(tier: Tier, a: Any) -> Any:
+    """Squared Frobenius norm."""
+    if tier.is_float64:
+        return float(np.sum(a * a))
+    return tier.ctx.fsum(a[i, j] ** 2 for i in range(a.rows) for j in range(a.cols))
+
+
+def eigvals(tier: Tier, a: Any) -> list[Any]:
+    """Eigenvalues of a general square matrix (complex where they are)."""
+    if tier.is_float64:
+        return [complex(z) for z in np.linalg.eigvals(a)]
+    if a.rows == 1:
+        return [a[0, 0]]
+    return list(tier.ctx.eig(a, left=False, right=False))
+
+
+def eigh(tier: Tier, rows: Any) -> tuple[list[Any], list[Any]]:
+    """Eigenvalues (ascending) and unit eigenvectors (as tier vectors) of a symmetric matrix."""
+    if tier.is_float64:
+        a = np.asarray(rows, dtype=np.float64)
+        vals, vecs = np.linalg.eigh(0.5 * (a + a.T))
+        return [float(v) for v in vals], [vecs[:, i].copy() for i in range(vals.size)]
+    m = rows if hasattr(rows, "rows") else matrix(tier, rows)
+    E, Q = tier.ctx.eigsy((m + m.T) / 2)
+    order = sorted(range(m.rows), key=lambda i: E[i])
+    return [E[i] for i in order], [[Q[j, i] for j in range(m.rows)] for i in order]
+
+
+def hessian(tier: Tier, land: Any, x: Any) -> Any:
+    """The symmetrized Hessian at x as a tier matrix."""
+    h = land.hessian(x)
+    m = matrix(tier, h if not tier.is_float64 else np.asarray(h, dtype=np.float64))
+    return 0.5 * (m + m.T) if tier.is_float64 else (m + m.T) / 2
+
+
+def newton_cycle(tier: Tier, land: Any, eta: Any, x: Any, period: int, *, iterations: int = 40) -> tuple[Any, Any]:
+    """Newton's method on F(x) = G^k(x) - x, with the regularized normal equations
+    (J^T J + lam I) dx = -J^T F, J = DG^k - I, lam = tol(1e-8) (1 + |J|^2), so that a direction of
+    fixed points (a manifold of minima) does not stall it. Returns (x, |F(x)|) at the best x."""
+    d = len(x)
+    scale = max(1, tier.to_float(tier.norm(x)))
+    best = (x, None)
+    done = tier.tol(1e-12) * scale
+    for _ in range(iterations):
+        pts = [x]
+        J = eye(tier, d)
+        for _ in range(period):
+            H = hessian(tier, land, pts[-1])
+            J = matmul(tier, eye(tier, d) - eta * H, J)
+            pts.append(gd_step(tier, land, eta, pts[-1]))
+        F = tier.axpy(-1, x, pts[-1])
+        res = tier.norm(F)
+        if not math.isfinite(tier.to_float(res)):
+            break
+        if best[1] is None or res < best[1]:
+            best = (x, res)
+        if res <= done:
+            break
+        J = J - eye(tier, d)
+        JT = transpose(tier, J)
+        lam = tier.tol(1e-8) * (1 + fro2(tier, J))
+        step = solve(tier, matmul(tier, JT, J) + lam * eye(tier, d), matvec(tier, JT, F))
+        x = tier.axpy(-1, step, x)
+    return best
