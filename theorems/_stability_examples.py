@@ -214,3 +214,19 @@ def newton_cycle(tier: Tier, land: Any, eta: Any, x: Any, period: int, *, iterat
         step = solve(tier, matmul(tier, JT, J) + lam * eye(tier, d), matvec(tier, JT, F))
         x = tier.axpy(-1, step, x)
     return best
+
+
+def gd_iterates(tier: Tier, land: Any, eta: Any, x: Any, steps: int, *, keep: int,
+                radius: float = 1e8) -> tuple[str, int, list[Any]]:
+    """GD x <- x - eta grad L(x) for ``steps`` steps, the same loop in every tier; stops as "diverged" when
+    |x| >= radius or a value is not finite. Returns (status, steps taken, the last ``keep`` iterates)."""
+    last: list[Any] = [x]
+    for k in range(1, steps + 1):
+        x = gd_step(tier, land, eta, x)
+        last.append(x)
+        if len(last) > keep:
+            del last[0]
+        n = tier.to_float(tier.norm(x))
+        if not math.isfinite(n) or n >= radius:
+            return "diverged", k, last
+    return "t1_reached", steps, last

@@ -45,17 +45,17 @@ from fractions import Fraction
 from typing import Any
 
 import numpy as np
+import sympy
 from hypothesis import strategies as st
 
-from verify import Claim, Events, ExprLandscape, Instance, Judgement, Profile, Tier, certify_cycle
+from verify import Claim, ExprLandscape, Instance, Judgement, Problem, Profile, Tier, certify_cycle
 from verify import strategies as vst
 
 from . import _stability_examples as la
-from ._stability_examples import PAPER_START, C, paper_quadrant
+from ._stability_examples import PAPER_START, C, paper_problem, paper_quadrant
 
 ETA_MIN_UNSTABLE = 1 / (2 * float(C))
 ETA_CYCLE_UNSTABLE = (math.sqrt(5) - 1) / (2 * float(C))
-_NO_STOP = Events(gtol=1e-300)
 #: spectral radii within this of 1 are not judged against direct iteration
 _NEAR_ONE = 1e-2
 #: a period k is tried when the last iterates repeat after k steps to this (relative)
@@ -64,8 +64,27 @@ _DETECT = 1e-3
 _DELTA = 1e-7
 _PERIODS = 60
 _MAX_PERIOD = 8
-#: names of the sources on which the paper's closed forms hold (positive quadrant)
-_PAPER = ("craciun-quadrant", "craciun-relu")
+
+
+def _is_cubic(source: Any) -> bool:
+    """Whether the source is the cubic map's loss (w^2 - 1)^2 / 4 in one parameter, whatever it is named."""
+    if not isinstance(source, ExprLandscape) or len(source.symbols) != 1:
+        return False
+    w = sympy.Symbol("w")
+    return sympy.expand(source.expr.xreplace({source.symbols[0]: w}) - (w**2 - 1) ** 2 / 4) == 0
+
+
+def _is_paper(source: Any) -> bool:
+    """Whether the source is the paper's example (its quadrant polynomial, or its ReLU network and data),
+    whatever it is named: there the closed forms hold on the positive quadrant."""
+    if isinstance(source, ExprLandscape):
+        ref = paper_quadrant()
+        return [s.name for s in source.symbols] == [s.name for s in ref.symbols] and \
+            sympy.expand(source.expr.xreplace(dict(zip(source.symbols, ref.symbols))) - ref.expr) == 0
+    if isinstance(source, Problem):
+        mine, ref = source.to_dict(), paper_problem().to_dict()
+        return all(mine.get(key) == ref.get(key) for key in ("network", "data", "target", "loss"))
+    return False
 
 
 def _cubic() -> ExprLandscape:
@@ -128,7 +147,7 @@ class GdPeriodicOrbits(Claim):
         start = _start(instance)
         if start is None:
             return "no start: give [instance] theta0 = [...] or an explicit [init] theta"
-        if getattr(instance.source, "name", "") in _PAPER and not all(v > 0 for v in start):
+        if _is_paper(instance.source) and not all(v > 0 for v in start):
             return "the start is not in the positive quadrant, where the ReLU loss is the polynomial"
         return None
 
@@ -143,8 +162,7 @@ class GdPeriodicOrbits(Claim):
     def closed_form(self, instance: Instance, tier: Tier, period: int, points: list[Any]) -> list[Any] | None:
         """The multipliers the paper's algebra predicts for this orbit (ascending, real), or None."""
         eta = tier.num(instance.param("step_size"))
-        name = getattr(instance.source, "name", "")
-        if name in _PAPER and all(tier.to_float(v) > 0 for p in points for v in p):
+        if _is_paper(instance.source) and all(tier.to_float(v) > 0 for p in points for v in p):
             k = 2 * tier.num(C) * eta
             if period == 1:
                 r2 = tier.dot(points[0], points[0])
@@ -152,7 +170,7 @@ class GdPeriodicOrbits(Claim):
             p = points[0]
             if period == 2 and tier.to_float(k) > 1 and abs(tier.to_float(p[0] - p[1])) < 1e-6:
                 return sorted([9 - 2 * (1 + k) ** 2, 3 - 2 * k])
-        if name == "cubic-map" and period == 1:
+        if _is_cubic(instance.source) and period == 1:
             w = points[0][0]
             return [1 - eta * (3 * w * w - 1)]
         return None
@@ -164,12 +182,10 @@ class GdPeriodicOrbits(Claim):
         start = _start(instance)
         assert start is not None
         steps = max(500, int(1500 * profile.horizon))
-        traj = tier.descent(land, list(start), step_size=instance.param("step_size"), steps=steps, events=_NO_STOP,
-                            keep_last=2 * _MAX_PERIOD + 1)
-        ev: dict[str, Any] = {"gd_status": traj.status.value, "gd_steps": traj.t}
+        status, taken, last = la.gd_iterates(tier, land, eta, la.vec(tier, start), steps, keep=2 * _MAX_PERIOD + 1)
+        ev: dict[str, Any] = {"gd_status": status, "gd_steps": taken}
         out: list[tuple[str, int, Any]] = []
-        last = [la.vec(tier, p) if tier.is_float64 else list(p) for p in traj.extra.get("last", ())]
-        if traj.status.value != "diverged" and len(last) >= 2:
+        if status != "diverged" and len(last) >= 2:
             x = last[-1]
             scale = max(1, tier.to_float(tier.norm(x)))
             for k in range(1, min(_MAX_PERIOD, len(last) - 1) + 1):
@@ -188,7 +204,7 @@ class GdPeriodicOrbits(Claim):
                             break
                 out.append(("gd", k, p))
                 break
-        if getattr(instance.source, "name", "") in _PAPER:
+        if _is_paper(instance.source):
             kk = 2 * C * instance.param("step_size")
             ev.update({"k": float(kk), "eta_minimum_loses_stability": ETA_MIN_UNSTABLE,
                        "eta_two_cycle_loses_stability": ETA_CYCLE_UNSTABLE})

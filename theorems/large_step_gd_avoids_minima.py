@@ -10,7 +10,7 @@ that converges is drawn with probability 0).
 
 The experiment (one body for every tier: float64 to search, ``dps`` and ``2 dps`` digits to
 confirm): GD from the same 32 x horizon seeded starts (half uniform in [-3/2, 3/2]^D, half in
-[1/2, 3/2]^D near M, exact multiples of 2^-30) for 4000 x horizon steps, stopped when the loss
+[1/2, 3/2]^D near M, exact multiples of 2^-30) for 2000 x horizon steps, stopped when the loss
 falls to tol(1e-24) (converged to M) or |w| reaches 1e8 (diverged). The float64 tier runs the
 starts together (``run_descent``, the same loop and events as ``Tier.descent``), the mp tier one
 by one. As a control that the method can see convergence, float64 also runs the same starts at
@@ -61,7 +61,7 @@ class LargeStepGdAvoidsMinima(Claim):
                   "step_size > 2/D")
     method = ("One experiment in every tier (float64 to search, dps and 2 dps digits to confirm): GD from 32 x horizon "
               "seeded starts (half uniform in [-1.5, 1.5]^D, half in [0.5, 1.5]^D, exact multiples of 2^-30) for "
-              "4000 x horizon steps, stopped at L <= tol(1e-24) (converged) or |w| >= 1e8 (diverged); margin min over "
+              "2000 x horizon steps, stopped at L <= tol(1e-24) (converged) or |w| >= 1e8 (diverged); margin min over "
               "the starts of log10(L_end / tol(1e-24)), negative iff some start converged. As a control that the "
               "test can see convergence, float64 also runs the same starts at eta' = 0.9 * 2/D (reported, not "
               "judged).")
@@ -100,7 +100,7 @@ class LargeStepGdAvoidsMinima(Claim):
         depth = len(src.network.widths) - 1
         count = max(8, int(32 * profile.horizon))
         seed = int(instance.param("seed")) if "seed" in instance.params else 0
-        steps = max(1000, int(4000 * profile.horizon))
+        steps = max(1000, int(2000 * profile.horizon))
         eta = instance.param("step_size")
         starts = _starts(depth, count, seed)
         thr = tier.tol(_CONVERGED)

@@ -14,10 +14,10 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from verify import Instance, Profile
 from theorems import _sad
 from theorems.polynomial_target_infimum_zero import PolynomialTargetInfimumZero
 from theorems.polynomial_target_not_fit_exactly import ACTIVATIONS, TARGETS, PolynomialTargetNotFitExactly
+from verify import Instance, Profile
 
 
 class FiniteDifferencesConvergeLikeH4(PolynomialTargetInfimumZero):

@@ -14,11 +14,11 @@ from __future__ import annotations
 from fractions import Fraction
 from typing import Any, Sequence
 
-from verify import Instance, Tier
 from theorems.gd_map_nonsingular import GdMapNonsingular
 from theorems.gd_periodic_orbits import GdPeriodicOrbits
 from theorems.large_step_gd_avoids_minima import LargeStepGdAvoidsMinima
 from theorems.minima_stability_gd_sgd import MinimaStabilityGdSgd
+from verify import Instance, Tier
 
 
 class NonsingularForEveryStep(GdMapNonsingular):

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 import sympy
 
-from verify import Tier, Verdict, check, load_claims
 from theorems import _sad
+from verify import Tier, Verdict, check, load_claims
 
 from .planted_sad import FiniteDifferencesConvergeLikeH4, NoExactFitOnAnyData
 from .test_stability_refuted import assert_refuted
