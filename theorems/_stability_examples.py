@@ -14,6 +14,7 @@ from fractions import Fraction
 from typing import Any, Sequence
 
 import numpy as np
+import sympy
 
 from verify import ExprLandscape, Problem, Tier, parse_problem
 
@@ -73,6 +74,35 @@ theta = [{", ".join(['"1"'] * depth)}]
 def deep_linear_expr(depth: int) -> ExprLandscape:
     names = [f"w{i + 1}" for i in range(depth)]
     return ExprLandscape(f"({'*'.join(names)} - 1)**2/2", names, name=f"deep-linear-{depth}")
+
+
+def is_paper(source: Any) -> bool:
+    """Whether the source is the paper's example (its quadrant polynomial, or its ReLU network and data),
+    whatever it is named: there the closed forms hold on the positive quadrant."""
+    if isinstance(source, ExprLandscape):
+        ref = paper_quadrant()
+        return [s.name for s in source.symbols] == [s.name for s in ref.symbols] and \
+            sympy.expand(source.expr.xreplace(dict(zip(source.symbols, ref.symbols))) - ref.expr) == 0
+    if isinstance(source, Problem):
+        mine, ref = source.to_dict(), paper_problem().to_dict()
+        return all(mine.get(key) == ref.get(key) for key in ("network", "data", "target", "loss"))
+    return False
+
+
+def deep_linear_depth(source: Any) -> int | None:
+    """D when the source is the scalar deep linear network L(w) = (1/2)(w_D ... w_1 - 1)^2 (one datum x = y = 1,
+    identity activation, no biases), whatever it is named; else None."""
+    if not isinstance(source, Problem):
+        return None
+    net = source.network
+    if net.activation != "identity" or net.biases or any(w != 1 for w in net.widths) or len(net.widths) < 3:
+        return None
+    if source.data.kind != "points" or source.data.n != 1 or source.factor != Fraction(1, 2):
+        return None
+    x = source.data.points[0]
+    if list(x) != [1] or list(source.target.exact(x)) != [1]:
+        return None
+    return len(net.widths) - 1
 
 
 def figure1() -> ExprLandscape:

@@ -48,11 +48,11 @@ import numpy as np
 import sympy
 from hypothesis import strategies as st
 
-from verify import Claim, ExprLandscape, Instance, Judgement, Problem, Profile, Tier, certify_cycle
+from verify import Claim, ExprLandscape, Instance, Judgement, Profile, Tier, certify_cycle
 from verify import strategies as vst
 
 from . import _stability_examples as la
-from ._stability_examples import PAPER_START, C, paper_problem, paper_quadrant
+from ._stability_examples import PAPER_START, C, is_paper, paper_quadrant
 
 ETA_MIN_UNSTABLE = 1 / (2 * float(C))
 ETA_CYCLE_UNSTABLE = (math.sqrt(5) - 1) / (2 * float(C))
@@ -72,19 +72,6 @@ def _is_cubic(source: Any) -> bool:
         return False
     w = sympy.Symbol("w")
     return sympy.expand(source.expr.xreplace({source.symbols[0]: w}) - (w**2 - 1) ** 2 / 4) == 0
-
-
-def _is_paper(source: Any) -> bool:
-    """Whether the source is the paper's example (its quadrant polynomial, or its ReLU network and data),
-    whatever it is named: there the closed forms hold on the positive quadrant."""
-    if isinstance(source, ExprLandscape):
-        ref = paper_quadrant()
-        return [s.name for s in source.symbols] == [s.name for s in ref.symbols] and \
-            sympy.expand(source.expr.xreplace(dict(zip(source.symbols, ref.symbols))) - ref.expr) == 0
-    if isinstance(source, Problem):
-        mine, ref = source.to_dict(), paper_problem().to_dict()
-        return all(mine.get(key) == ref.get(key) for key in ("network", "data", "target", "loss"))
-    return False
 
 
 def _cubic() -> ExprLandscape:
@@ -147,7 +134,7 @@ class GdPeriodicOrbits(Claim):
         start = _start(instance)
         if start is None:
             return "no start: give [instance] theta0 = [...] or an explicit [init] theta"
-        if _is_paper(instance.source) and not all(v > 0 for v in start):
+        if is_paper(instance.source) and not all(v > 0 for v in start):
             return "the start is not in the positive quadrant, where the ReLU loss is the polynomial"
         return None
 
@@ -162,7 +149,7 @@ class GdPeriodicOrbits(Claim):
     def closed_form(self, instance: Instance, tier: Tier, period: int, points: list[Any]) -> list[Any] | None:
         """The multipliers the paper's algebra predicts for this orbit (ascending, real), or None."""
         eta = tier.num(instance.param("step_size"))
-        if _is_paper(instance.source) and all(tier.to_float(v) > 0 for p in points for v in p):
+        if is_paper(instance.source) and all(tier.to_float(v) > 0 for p in points for v in p):
             k = 2 * tier.num(C) * eta
             if period == 1:
                 r2 = tier.dot(points[0], points[0])
@@ -204,7 +191,7 @@ class GdPeriodicOrbits(Claim):
                             break
                 out.append(("gd", k, p))
                 break
-        if _is_paper(instance.source):
+        if is_paper(instance.source):
             kk = 2 * C * instance.param("step_size")
             ev.update({"k": float(kk), "eta_minimum_loses_stability": ETA_MIN_UNSTABLE,
                        "eta_two_cycle_loses_stability": ETA_CYCLE_UNSTABLE})

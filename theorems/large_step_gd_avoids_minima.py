@@ -31,10 +31,10 @@ from typing import Any
 import numpy as np
 from hypothesis import strategies as st
 
-from verify import Claim, Events, Instance, Judgement, Problem, Profile, Tier, run_descent
+from verify import Claim, Events, Instance, Judgement, Profile, Tier, run_descent
 from verify import strategies as vst
 
-from ._stability_examples import deep_linear_problem
+from ._stability_examples import deep_linear_depth, deep_linear_problem
 
 #: GD is "converged to M" when the loss falls to tol(_CONVERGED)
 _CONVERGED = 1e-24
@@ -82,14 +82,12 @@ class LargeStepGdAvoidsMinima(Claim):
         return draw()
 
     def check_hypotheses(self, instance: Instance) -> str | None:
-        src = instance.source
-        net = getattr(src, "network", None)
-        if not isinstance(src, Problem) or net is None or net.activation != "identity" or net.biases \
-                or any(w != 1 for w in net.widths) or src.data.kind != "points" or src.data.n != 1:
-            return "not a scalar deep linear network without biases on one datum"
+        depth = deep_linear_depth(instance.source)
+        if depth is None:
+            return ("not the scalar deep linear network (1/2)(w_D ... w_1 - 1)^2 (identity activation, no biases, one "
+                    "datum x = y = 1)")
         if "step_size" not in instance.params:
             return "no step size: give [instance] params = { step_size = \"3/4\" }"
-        depth = len(net.widths) - 1
         eta = instance.param("step_size")
         if eta <= self.bound / depth:
             return f"step_size = {eta} is not above {self.bound}/D = {self.bound / depth}"

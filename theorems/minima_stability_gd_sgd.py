@@ -65,7 +65,7 @@ from verify import (
 from verify import strategies as vst
 
 from . import _stability_examples as la
-from ._stability_examples import DATA, C, deep_linear_problem, paper_problem
+from ._stability_examples import DATA, C, deep_linear_depth, deep_linear_problem, is_paper, paper_problem
 
 #: runs must move the normal distance by 1e4 (in or out) to decide; step caps
 _DECIDE = math.log(1e4)
@@ -391,14 +391,14 @@ class MinimaStabilityGdSgd(Claim):
             else:
                 notes.append(f"SGD not judged: lambda {lam:.3g} [{low:.3g}, {high:.3g}] too close to 0 for "
                              f"{_MAX_STEPS} steps")
-        if _is_problem(src) and src.name.startswith("deep-linear"):
-            depth = len(design.theta)
+        depth = deep_linear_depth(src)
+        if depth is not None:
             ev["sharpness_closed_form"] = sum(1 / (float(w) ** 2) for w in design.theta)
             ev["bound_2_over_D"] = 2 / depth
             if design.eta > Fraction(2, depth):
                 margins.append(big - 1)
                 notes.append(f"eta > 2/D = {2 / depth:.4g}: max |1 - eta h| = {tier.text(big, 6)}")
-        if _is_problem(src) and src.network.activation == "relu" and src.data.n == 2:
+        if is_paper(src):
             r2 = sum(float(v) ** 2 for v in design.theta)
             ev["mu_closed_form"] = math.log(abs(1 - float(design.eta) * 2 * float(C) * r2))
             if design.weights is not None:

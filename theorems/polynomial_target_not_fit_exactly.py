@@ -22,7 +22,7 @@ u(R) and the best fit theta*. In float64 the fit's loss is u* = L(theta*); at ``
 theta* is refined by Levenberg-Marquardt at those digits and its loss bounded from above in ball
 arithmetic (``verify.loss_upper_bound``). The margin is log10(u* / floor), floor = tol(1e-14)
 (1 + mean y^2) (1e-14 in float64, where least squares reaches about 1e-17 on an exact fit;
-10^(-0.615 dps) at dps digits): positive when no fit below the floor is found, negative when
+10^(-0.894 dps) at dps digits): positive when no fit below the floor is found, negative when
 the search fits the data, which a confirmation accepts only for a fit exact to the digits. Where
 no fit is found, the certified lower bounds (the same in every tier) decide: an instance whose
 smallest ball is not certified is ``inconclusive`` ("beyond this method's reach: ...");
