@@ -95,6 +95,25 @@ def _direction(d: int) -> list[Fraction]:
     return [Fraction(float(v)) for v in u]
 
 
+def _certify(instance: Instance, tier: Tier, p: Any, k: int, eta: Fraction, *, neutral_dirs: int) -> Any:
+    """``certify_cycle`` at the orbit point p, or an uncertified stand-in when the orbit is not isolated or the
+    proved cycle is not within 1e-8 max(1, |p|) of p."""
+    from verify import CycleCertificate
+
+    def none(reason: str) -> Any:
+        return CycleCertificate(False, reason, (), None, None, None, k, str(eta), 30)
+
+    if neutral_dirs:
+        return none(f"{neutral_dirs} neutral multiplier(s): the orbit lies on a manifold of cycles, not isolated")
+    cert = certify_cycle(instance.source, [tier.exact_of(v) for v in p], step_size=eta, period=k)
+    if cert.certified:
+        scale = max(1.0, tier.to_float(tier.norm(p)))
+        gap = math.sqrt(sum((float(a) - tier.to_float(b)) ** 2 for a, b in zip(cert.points[0], p)))
+        if gap > 1e-8 * scale:
+            return none(f"the certified cycle lies {gap:.3g} away from this orbit (another cycle)")
+    return cert
+
+
 class GdPeriodicOrbits(Claim):
     title = "A GD k-cycle attracts nearby iterates iff its multipliers lie inside the unit circle"
     statement = (r"A $k$-cycle $\{\theta_0, \dots, \theta_{k-1}\}$ of "
@@ -228,8 +247,10 @@ class GdPeriodicOrbits(Claim):
             decisive = [abs(z) for z in mult if tier.to_float(abs(z - 1)) > neutral]
             rho = max(decisive) if decisive else tier.num(0)
             rho_f = tier.to_float(rho)
-            # the orbit proved in ball arithmetic (Krawczyk on G^k - id), with enclosed multipliers
-            cert = certify_cycle(instance.source, [tier.exact_of(v) for v in p], step_size=eta_q, period=k)
+            # the orbit proved in ball arithmetic (Krawczyk on G^k - id), with enclosed multipliers; an orbit with a
+            # neutral multiplier lies on a manifold of cycles (not isolated, nothing to prove), and a certificate for
+            # a cycle away from this one (its Newton refinement may wander) is not this orbit's
+            cert = _certify(instance, tier, p, k, eta_q, neutral_dirs=len(mult) - len(decisive))
             if cert.certified and proof is None:
                 proof = {"kind": "GD cycle", "statement": cert.reason, "points": [list(q) for q in cert.points],
                          "box_radius": cert.box_radius, "multipliers": [list(m) for m in cert.multipliers or ()],
