@@ -28,8 +28,8 @@ value otherwise, almost surely).
 
 Margin (how far from violating the conclusion), the least of:
 
-* predicted non-singular: log10(q / tol(1e-10)), q the 4th smallest (1/16 of the samples) relative
-  determinant: negative when a sixteenth of the samples sit on the critical set (a critical set
+* predicted non-singular: log10(q / tol(1e-10)), q the k-th smallest relative determinant,
+  k = max(2, samples / 16) (4 of 64): negative when a sixteenth of the samples sit on the critical set (a critical set
   of positive measure, which a null one is hit with probability 0);
 * predicted singular: log10(tol(1e-10) / max r) over the samples on the identically-singular
   pieces: negative when one of them is not critical;
@@ -220,9 +220,10 @@ class GdMapNonsingular(Claim):
               "horizon seeded theta in [-4, 4]^d (multiples of 2^-40), relative determinants r = prod |1 - eta h| / "
               "(1 + eta |h|) in the tier; 1-D: the measure of G^{-1}([c - r, c + r]) in [-4, 4] for r = 1e-3, 1e-6 "
               "(2000-cell grid, crossings refined by bisection in the tier). Margin: the least of log10(q / "
-              "tol(1e-10)) with q the 4th smallest r (predicted non-singular) or log10(tol(1e-10) / max r) over the "
-              "samples on identically-singular pieces (predicted singular), and in 1-D +-log10(10^-0.5 / rho) / 2.5 "
-              "with rho the preimage measure ratio (+ predicted non-singular, - singular).")
+              "tol(1e-10)) with q the k-th smallest r, k = max(2, samples / 16) (predicted non-singular) or "
+              "log10(tol(1e-10) / max r) over the samples on identically-singular pieces (predicted singular), and in "
+              "1-D +-log10(10^-0.5 / rho) / 2.5 with rho the preimage measure ratio (+ predicted non-singular, - "
+              "singular).")
 
     def instances(self, profile: Profile) -> Any:
         pos = vst.rationals(min_value=Fraction(1, 4), max_value=4, max_denominator=4)
@@ -301,7 +302,7 @@ class GdMapNonsingular(Claim):
             margins.append(m)
             vanishing = sum(1 for v in off if v <= delta)
             notes.append(f"{vanishing}/{len(off)} samples {'off the singular pieces ' if singular else ''}critical "
-                         f"(4th smallest relative det {tier.text(q, 3)})")
+                         f"(relative det {tier.text(q, 3)} at rank {k})")
             ev["kth_smallest_relative_det"] = tier.to_float(q)
         if singular:
             if on_zero:
