@@ -370,7 +370,8 @@ class MinimaStabilityGdSgd(Claim):
         notes: list[str] = []
         if gd_pred is not None and design.gd_steps is not None:
             c, steps, outcome = self._run(tier, land, eta, design, design.gd_steps, None)
-            margins.append(1 - c if gd_pred else c - 1)
+            if steps:
+                margins.append(1 - c if gd_pred else c - 1)
             ev["gd_run"] = {"steps": steps, "contraction": tier.to_float(c), "outcome": outcome,
                             "predicted_stable": gd_pred}
             notes.append(f"GD {outcome} after {steps} steps, contraction {tier.text(c, 4)} per step "
@@ -383,7 +384,8 @@ class MinimaStabilityGdSgd(Claim):
             sgd_pred = self.predicted_sgd(low, high)
             if sgd_pred is not None and design.sgd_steps is not None:
                 c, steps, outcome = self._run(tier, land, eta, design, design.sgd_steps, _datum_landscapes(tier, src))
-                margins.append(1 - c if sgd_pred else c - 1)
+                if steps:
+                    margins.append(1 - c if sgd_pred else c - 1)
                 ev["sgd_run"] = {"steps": steps, "contraction": tier.to_float(c), "outcome": outcome,
                                  "predicted_stable": sgd_pred}
                 notes.append(f"SGD {outcome} after {steps} steps, contraction {tier.text(c, 4)} per step "
@@ -447,6 +449,8 @@ class MinimaStabilityGdSgd(Claim):
         per step of the normal distance, the steps taken and the outcome."""
         x = la.vec(tier, design.start)
         gap0 = land.loss(x)
+        if not tier.to_float(gap0) > 0:     # the start is itself a minimum: nothing to observe
+            return tier.num(1), 0, "no loss gap at the start"
         gap = gap0
         floor = tier.tol(1e-16) * gap0
         outcome = "ran"
