@@ -5,6 +5,11 @@ Loss normalization of the two-parameter ReLU example: L = (1/m) sum_i (1/2)(f(x_
 (``factor = 1/2`` with the mean), i.e. L = 1.765 (1 - theta_1 theta_2)^2 on the positive quadrant.
 The paper's captions print 3.53 (1 - theta_1 theta_2)^2, but its figures are reproduced only with
 1.765 (with 3.53 every minimum is GD-unstable for eta > 0.1416).
+
+``is_paper`` and ``deep_linear_depth`` recognize the examples by their loss (not their name), and
+the small linear algebra at the end (GD steps, matrices, eigenvalues, Newton's method on G^k - id)
+is written once for every tier, so that a claim's float64 search and its confirmations at higher
+precision run the same steps.
 """
 
 from __future__ import annotations
