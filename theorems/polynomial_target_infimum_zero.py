@@ -14,40 +14,79 @@ and a bias b with s^(j)(b) != 0, the 1-(k+1)-1 network
     v_i = sum_{j >= max(i,1)} a_j h^{-j} (-1)^{j-i} C(j, i) / s^(j)(b)
 
 uses h^{-j} Delta_h^j s(b + h x) = s^(j)(b) x^j + O(h), so L(theta_h) = O(h^2) while
-|theta_h| ~ h^{-k}. The check builds theta_h for h = 2^-1, 2^-2, ... and fits the rates
-L ~ h^alpha, |theta| ~ h^-beta. float64 (``judge``) is used only while it resolves the
-cancellations (h >= 2^-6); ``confirm`` evaluates L(theta_h) with certified upper bounds
-(ball arithmetic, ``verify.loss_upper_bound``, at dps digits) down to h = 2^-(dps/3), so
-"inf L <= U(h_last)" is proved for the explicit parameters. Margin: the fitted alpha
-(positive: the loss along the sequence tends to 0).
-A construction that fails to drive L to 0 would not refute the theorem (another sequence
-might); it is reported, confirmed at higher precision, as a candidate.
+|theta_h| ~ h^{-k}. The parameters theta_h (h = 2^-1, ..., 2^-10) are computed once at 60
+digits and fixed as exact rationals; the experiment (one body for every tier: float64 to
+search, ``dps`` and ``2 dps`` digits to confirm) evaluates L(theta_h) and |theta_h| in the tier
+and fits the rates L ~ h^alpha, |theta| ~ h^-beta over h = 2^-6 .. 2^-10 (least squares on the
+logarithms, in the tier). float64 resolves these losses (its rounding of theta_h costs about
+1e-13 in L at h = 2^-10, far below L ~ 1e-5). The certificate: a ball-arithmetic upper bound
+of L at theta_h for h = 2^-10 (``verify.loss_upper_bound``), so inf L <= U is proved for
+explicit parameters.
 
-Hypotheses (``not_applicable`` otherwise): a SAD activation with an interval enclosure
-(tanh, logistic, softplus, swish), a 1-D polynomial target of degree >= 2, a one-hidden-layer
-network with at least k + 1 neurons (the construction's; extra neurons get zero weights), and
-more data points than parameters.
+Margin: min(alpha - ``loss_rate``, beta). With ``loss_rate = 0`` (the claim: L(theta_h) -> 0
+along parameters that diverge) it is negative when the loss along the construction does not
+decay (alpha <= 0) or the parameters do not grow (beta <= 0); a variant of the claim that states
+a faster rate (a larger ``loss_rate``) is refuted by the fitted alpha ~ 2 (the planted false
+claim in ``tests/quality/`` does this). A construction that fails to drive L to 0 would not
+refute the theorem (another sequence might); it is reported, confirmed at higher precision, as a
+candidate.
+
+Hypotheses (``not_applicable`` otherwise): a SAD activation, a polynomial target of degree
+>= 2, point data, more data points than parameters. Beyond this method's reach (inconclusive):
+networks other than one hidden layer of at least k + 1 neurons with 1-D input and output (the
+construction's; extra neurons get zero weights), and activations with a derivative of order
+<= k that nearly vanishes at b = 1/2.
 """
 
 from __future__ import annotations
 
 from fractions import Fraction
+from functools import lru_cache
 from typing import Any
 
 import mpmath
-import numpy as np
 from hypothesis import strategies as st
 
 from theorems import _sad
-from verify import Claim, Instance, Judgement, NpLandscape, Profile, loss_upper_bound
+from verify import Claim, Instance, Judgement, Profile, Tier, loss_upper_bound
 from verify import strategies as vst
 
+#: h = 2^-1 .. 2^-_LEVELS; rates are fitted over the later half
+_LEVELS = 10
 
-def _fit(hs: list[float], values: list[float]) -> float:
-    """Slope of log(values) against log(h) over the later half (L ~ h^slope)."""
-    k = max(2, len(hs) // 2)
-    x, y = np.log(hs[-k:]), np.log(np.maximum(values[-k:], 1e-300))
-    return float(np.polyfit(x, y, 1)[0])
+
+def _exact(v: Any) -> Fraction:
+    """The exact value of an mpf (of any context)."""
+    sign, man, exp, _ = v._mpf_
+    q = Fraction(int(man)) * Fraction(2) ** int(exp)
+    return -q if sign else q
+
+
+@lru_cache(maxsize=32)
+def _thetas(activation: str, target: str, width: int) -> tuple[tuple[Fraction, ...], ...]:
+    """theta_h for h = 2^-1 .. 2^-_LEVELS as exact rationals (computed at 60 digits, padded to ``width``)."""
+    coeffs = _sad.poly_coeffs(target)
+    k = len(coeffs) - 1
+    ctx = mpmath.MPContext()
+    ctx.dps = 60
+    out = []
+    pad = width - (k + 1)  # extra neurons: zero in and out
+    for m in range(1, _LEVELS + 1):
+        th = [_exact(ctx.mpf(v)) for v in _sad.finite_difference_theta(activation, coeffs, ctx.mpf(2) ** -m, ctx)]
+        w, b, v, c = th[:k + 1], th[k + 1:2 * k + 2], th[2 * k + 2:3 * k + 3], th[-1]
+        z = [Fraction(0)] * pad
+        out.append(tuple(w + z + b + z + v + z + [c]))
+    return tuple(out)
+
+
+def _slope(tier: Tier, xs: list[Any], ys: list[Any]) -> Any:
+    """Least-squares slope of ys against xs, in the tier."""
+    n = len(xs)
+    mx = sum(xs, tier.num(0)) / n
+    my = sum(ys, tier.num(0)) / n
+    sxy = sum(((x - mx) * (y - my) for x, y in zip(xs, ys)), tier.num(0))
+    sxx = sum(((x - mx) ** 2 for x in xs), tier.num(0))
+    return sxy / sxx
 
 
 class PolynomialTargetInfimumZero(Claim):
@@ -55,11 +94,13 @@ class PolynomialTargetInfimumZero(Claim):
     statement = (r"SAD activation, polynomial target of degree $\ge 2$, architecture and data big enough: "
                  r"$\inf_\theta L(\theta) = 0$, along parameters with $|\theta| \to \infty$.")
     source = "Kranz, Gallon, Dereich, Jentzen, SAD neural networks (arXiv 2505.09572), Theorem 3.5"
-    hypotheses = ("SAD activation (tanh, logistic, softplus, swish here)", "1-D polynomial target of degree k >= 2",
-                  "one hidden layer with >= k + 1 neurons", "more data points than parameters")
-    method = ("finite-difference parameters theta_h (h = 2^-m): L(theta_h) in float64 while it resolves, "
-              "certified upper bounds (ball arithmetic, verify.loss_upper_bound) at dps digits in the confirmation; "
-              "fitted rates")
+    hypotheses = ("SAD activation", "1-D polynomial target of degree k >= 2", "more data points than parameters")
+    method = ("finite-difference parameters theta_h, h = 2^-1 .. 2^-10, exact rationals; one experiment in every "
+              "tier (float64 to search, dps and 2 dps digits to confirm): L(theta_h) and |theta_h| in the tier, "
+              "rates L ~ h^alpha and |theta| ~ h^-beta fitted over h = 2^-6 .. 2^-10; margin min(alpha, beta); the "
+              "certificate: a ball-arithmetic upper bound of L(theta_h) at h = 2^-10 (verify.loss_upper_bound)")
+    #: the rate the claim asserts for L(theta_h) -> 0 along the construction: L = O(h^alpha) with alpha > loss_rate
+    loss_rate = 0
 
     def instances(self, profile: Profile) -> Any:
         coeff = vst.rationals(min_value=-2, max_value=2, max_denominator=4)
@@ -80,57 +121,56 @@ class PolynomialTargetInfimumZero(Claim):
 
     def check_hypotheses(self, instance: Instance) -> str | None:
         reason = _sad.sad_violation(instance.source)
-        if reason is not None:
-            return reason
+        if reason == "this check handles 1-D input and output":
+            return None     # a limit of the method, not a hypothesis: judged inconclusive
+        return reason
+
+    def _reach(self, instance: Instance) -> str | None:
         net = instance.source.network
-        if net.activation not in _sad.IV_ACTIVATIONS:
-            return f"no interval enclosure for {net.activation} in this check"
         k = _sad.target_degree(instance.source)
+        if net.widths[0] != 1 or net.widths[-1] != 1:
+            return "beyond this method's reach: the construction is for 1-D input and output"
         if len(net.widths) != 3 or net.widths[1] < k + 1:
-            return (f"architecture too small: the construction needs one hidden layer of >= {k + 1} neurons "
-                    f"(degree {k}), got {net.describe()}")
+            return (f"beyond this method's reach: the finite-difference construction needs one hidden layer of >= "
+                    f"{k + 1} neurons (degree {k}), got {net.describe()}")
         return None
 
-    def _theta(self, instance: Instance, h: Any, ctx: Any) -> list[Any]:
+    def experiment(self, instance: Instance, profile: Profile, tier: Tier) -> Judgement:
+        beyond = self._reach(instance)
+        if beyond:
+            return Judgement(None, beyond)
         prob = instance.source
-        coeffs = _sad.poly_coeffs(prob.target.exprs[0])
-        k = len(coeffs) - 1
-        width = prob.network.widths[1]
-        th = _sad.finite_difference_theta(prob.network.activation, coeffs, h, ctx)
-        pad = width - (k + 1)  # extra neurons: zero in and out
-        w, b, v, c = th[:k + 1], th[k + 1:2 * k + 2], th[2 * k + 2:3 * k + 3], th[-1]
-        return w + [0] * pad + b + [0] * pad + v + [0] * pad + [c]
-
-    def judge(self, instance: Instance, profile: Profile) -> Judgement:
-        land = NpLandscape(instance.source)
-        ms = list(range(1, 7))
-        hs = [2.0 ** -m for m in ms]
-        with mpmath.workdps(30):
-            thetas = [np.array([float(v) for v in self._theta(instance, mpmath.mpf(h), mpmath)]) for h in hs]
-        losses = [float(land.loss(t)) for t in thetas]
-        norms = [float(np.linalg.norm(t)) for t in thetas]
-        alpha, beta = _fit(hs, losses), -_fit(hs, norms)
-        summary = (f"L(theta_h) ~ h^{alpha:.2f} -> {losses[-1]:.3g} at h = 2^-{ms[-1]}, |theta_h| ~ h^-{beta:.2f} "
-                   f"-> {norms[-1]:.3g}")
-        evidence = {"series": {"t": [1 / h for h in hs], "loss": losses, "theta_norm": norms},
-                    "loss_rate": alpha, "norm_rate": beta, "outcome": "L -> 0" if alpha > 0 else "no decay"}
-        return Judgement(alpha, summary, evidence)
-
-    def confirm(self, instance: Instance, profile: Profile, dps: int) -> Judgement:
-        prob = instance.source
-        prec = int(dps * 3.33) + 8
-        ms = list(range(1, max(8, dps // 3) + 1))
-        uppers, norms = [], []
-        with mpmath.workprec(prec):
-            for m in ms:
-                th = self._theta(instance, mpmath.mpf(2) ** -m, mpmath)
-                up = loss_upper_bound(prob, th, dps=dps)
-                uppers.append(mpmath.mpf(up.numerator) / up.denominator)
-                norms.append(mpmath.norm(th))
-        hs = [2.0 ** -m for m in ms]
-        alpha = _fit(hs, [float(u) for u in uppers])
-        beta = -_fit(hs, [float(v) for v in norms])
-        summary = (f"certified L(theta_h) <= {mpmath.nstr(uppers[-1], 6)} at h = 2^-{ms[-1]} (|theta| = "
-                   f"{mpmath.nstr(norms[-1], 6)}); rates L ~ h^{alpha:.2f}, |theta| ~ h^-{beta:.2f}")
-        return Judgement(mpmath.mpf(alpha), summary,
-                         {"certified_upper": [mpmath.nstr(u, 10) for u in uppers], "loss_rate": alpha})
+        try:
+            thetas = _thetas(prob.network.activation, prob.target.exprs[0], prob.network.widths[1])
+        except ValueError as exc:   # a derivative of s nearly vanishes at b
+            return Judgement(None, f"beyond this method's reach: {exc}")
+        land = tier.landscape(prob)
+        losses = [land.loss(tier.vector(t) if tier.is_float64 else list(t)) for t in thetas]
+        norms = [tier.norm(tier.vector(t)) for t in thetas]
+        if tier.is_float64:
+            losses = [float(v) for v in losses]
+        log = tier.ctx.log
+        logh = [log(tier.num(Fraction(1, 2**m))) for m in range(1, _LEVELS + 1)]
+        half = _LEVELS // 2
+        if any(tier.to_float(v) <= 0 for v in losses[half:]):
+            return Judgement(None, "a loss along the construction is 0 in this tier: no rate to fit")
+        alpha = _slope(tier, logh[half:], [log(v) for v in losses[half:]])
+        beta = -_slope(tier, logh[half:], [log(v) for v in norms[half:]])
+        margin = min(alpha - self.loss_rate, beta, key=tier.to_float)
+        if tier.is_float64:
+            margin = float(margin)
+        summary = (f"({tier}) L(theta_h) ~ h^{tier.text(alpha, 4)} -> {tier.text(losses[-1], 4)} at h = 2^-{_LEVELS}, "
+                   f"|theta_h| ~ h^-{tier.text(beta, 4)} -> {tier.text(norms[-1], 4)}")
+        evidence = {"series": {"t": [2.0**m for m in range(1, _LEVELS + 1)], "loss": [tier.to_float(v) for v in losses],
+                               "theta_norm": [tier.to_float(v) for v in norms]},
+                    "loss_rate": tier.to_float(alpha), "norm_rate": tier.to_float(beta),
+                    "outcome": "L -> 0" if tier.to_float(alpha) > 0 else "no decay"}
+        upper = loss_upper_bound(prob, list(thetas[-1]), dps=30)
+        cert = {"kind": "upper bound at a point",
+                "statement": (f"L(theta_h) <= {float(upper):.6g} at the finite-difference parameters theta_h, "
+                              f"h = 2^-{_LEVELS} (|theta_h| = {tier.to_float(norms[-1]):.6g}): inf L <= "
+                              f"{float(upper):.6g}"),
+                "upper": str(upper) if Fraction(upper).denominator < 10**40 else f"{float(upper):.17g}",
+                "theta": [str(v) for v in thetas[-1]][:64],
+                "recheck": "verify.loss_upper_bound(problem, theta, dps=30)"}
+        return Judgement(margin, summary, evidence, cert if tier.to_float(margin) >= 0 else None)

@@ -16,15 +16,17 @@ Two sides, each at several radii R (balls |theta| <= R):
   that no theta in the ball fits the data, and is this instance's certificate;
 * *upper bounds* u(R): the best loss a seeded least-squares search in the ball reaches.
 
-The margin is log10(u* / floor), u* = min_R u(R) and floor = 1e-14 (1 + mean y^2) the level
-float64 least squares reaches on an exact fit (about 1e-17 and below): positive when every fit
-found stays above it, negative when the search fits the data (a candidate counterexample).
-The confirmation refines the best fit at dps digits (Levenberg-Marquardt in ball-midpoint
-arithmetic) and bounds L at that exact point from above in ball arithmetic: the margin is then
-log10(u_cert / floor_dps) with floor_dps = 10^-dps (1 + mean y^2), negative only for a fit
-exact to dps digits. An instance whose smallest ball is not certified and whose search finds
-no fit is ``inconclusive``: "beyond this method's reach: ...". ``not_applicable`` is kept for
-violated hypotheses only.
+The experiment is one body for every tier (float64 to search, ``dps`` and ``2 dps`` digits to
+confirm). Its search is the same in every tier: seeded least squares (float64) in each ball gives
+u(R) and the best fit theta*. In float64 the fit's loss is u* = L(theta*); at ``dps`` digits
+theta* is refined by Levenberg-Marquardt at those digits and its loss bounded from above in ball
+arithmetic (``verify.loss_upper_bound``). The margin is log10(u* / floor), floor = tol(1e-14)
+(1 + mean y^2) (1e-14 in float64, where least squares reaches about 1e-17 on an exact fit;
+10^(-0.894 dps) at dps digits): positive when no fit below the floor is found, negative when
+the search fits the data, which a confirmation accepts only for a fit exact to the digits. Where
+no fit is found, the certified lower bounds (the same in every tier) decide: an instance whose
+smallest ball is not certified is ``inconclusive`` ("beyond this method's reach: ...");
+``not_applicable`` is kept for violated hypotheses only.
 
 The paper's exact hypotheses on architecture and data could not be read; "enough data" is
 taken as n > d (more points than parameters). Violations give ``not_applicable``: a
@@ -44,7 +46,7 @@ from hypothesis import strategies as st
 from scipy.optimize import least_squares
 
 from theorems import _sad
-from verify import Claim, Instance, Judgement, NpLandscape, Profile, loss_lower_bound, loss_upper_bound
+from verify import Claim, Instance, Judgement, NpLandscape, Profile, Tier, loss_lower_bound, loss_upper_bound
 
 TARGETS = ("x**2", "x**3 - x", "x**2 + x/2", "2*x**2 - 1", "x**4 - x**2 + 1/4")
 ACTIVATIONS = ("tanh", "logistic", "softplus", "swish", "gelu")
@@ -77,10 +79,12 @@ class PolynomialTargetNotFitExactly(Claim):
     source = "Kranz, Gallon, Dereich, Jentzen, SAD neural networks (arXiv 2505.09572), Theorem 3.4"
     hypotheses = ("SAD activation (analytic, sublinear, not a polynomial)", "polynomial target of degree >= 2",
                   "more data points than parameters (n > d)")
-    method = ("certified lower bounds l(R) of L on balls |theta| <= R (verify.loss_lower_bound: ball-arithmetic "
-              "branch and bound, the certificates); upper bounds u(R) by seeded least squares in the ball; margin "
-              "log10(min u / floor), floor = 1e-14 (1 + mean y^2); a fit is confirmed at dps digits by refinement "
-              "and a ball upper bound of L (floor 10^-dps)")
+    method = ("one experiment in every tier (float64 to search, dps and 2 dps digits to confirm): seeded least "
+              "squares in each ball |theta| <= R (the same in every tier) gives the best fit theta*; its loss u* in "
+              "float64, or, at dps digits, after Levenberg-Marquardt refinement at those digits as a ball-arithmetic "
+              "upper bound; margin log10(u* / floor), floor = tol(1e-14) (1 + mean y^2); where no fit is found, "
+              "certified lower bounds l(R) of L on the balls (verify.loss_lower_bound: ball-arithmetic branch and "
+              "bound, the certificates) decide, and an uncertified smallest ball is beyond this method's reach")
 
     def instances(self, profile: Profile) -> Any:
         def build(act: str, target: str, hidden: int, extra: int) -> Instance:
@@ -133,69 +137,59 @@ class PolynomialTargetNotFitExactly(Claim):
         ys = _ys(instance.source)
         return 1.0 + sum(y * y for y in ys) / len(ys)
 
-    def judge(self, instance: Instance, profile: Profile) -> Judgement:
+    def experiment(self, instance: Instance, profile: Profile, tier: Tier) -> Judgement:
         beyond = self._reach(instance)
         if beyond:
             return Judgement(None, beyond)
         prob = instance.source
-        rows: list[dict[str, Any]] = []
-        best_u, best_theta = math.inf, None
+        # the search (the experiment's design, the same in every tier): seeded least squares in each ball
+        fits = [(R,) + self._upper(instance, float(R)) for R in _radii(profile)]
+        _, best_u, best_theta = min(fits, key=lambda f: f[1])
+        scale = self._scale(instance)
+        floor = tier.tol(FLOOR) * scale
+        if tier.is_float64:
+            theta: Any = [Fraction(float(v)) for v in best_theta]
+            fit = max(best_u, 0.0)
+            how = "least squares"
+        else:   # the best fit refined at the tier's digits, its loss bounded above in ball arithmetic
+            theta = list(_sad.refine_fit(prob, best_theta, int(tier.dps)))  # type: ignore[arg-type]
+            fit = tier.num(loss_upper_bound(prob, theta, dps=int(tier.dps)))  # type: ignore[arg-type]
+            how = f"refined at {tier.dps} digits, certified upper bound"
+        fit_f = tier.to_float(fit)
+        margin = tier.ctx.log10(fit / floor) if fit_f > 0 else tier.num(-300)
+        if tier.is_float64:
+            margin = float(margin)
+        rows: list[dict[str, Any]] = [{"radius": str(R), "upper": u} for R, u, _ in fits]
+        evidence: dict[str, Any] = {"bounds": rows, "best_fit": fit_f, "floor": tier.to_float(floor),
+                                    "fit_method": how, "tier": str(tier),
+                                    "best_theta": [float(v) for v in best_theta],
+                                    "series": {"t": [float(R) for R, _, _ in fits], "loss": [u for _, u, _ in fits]}}
+        if tier.to_float(margin) < 0:
+            evidence["outcome"] = "fit found"
+            return Judgement(margin, f"({tier}) the search fits the data: L = {tier.text(fit, 4)} ({how}) below the "
+                                     f"floor {tier.text(floor, 3)}", evidence)
+        # no fit: the certified lower bounds (ball arithmetic, the same in every tier) decide the positive side
         certified: list[Any] = []
-        lower_failed = False
-        for R in _radii(profile):
-            u, th = self._upper(instance, float(R))
-            row: dict[str, Any] = {"radius": str(R), "upper": u}
-            if not lower_failed:
-                lb = loss_lower_bound(prob, R, boxes=_boxes(profile), target=0)   # stop once L > 0 is proved
-                row.update(lb.to_json())
-                if lb.positive:
-                    certified.append(lb)
-                else:
-                    lower_failed = True
-            rows.append(row)
-            if u < best_u:
-                best_u, best_theta = u, th
-        floor = FLOOR * self._scale(instance)
-        margin = math.log10(max(best_u, 1e-300) / floor)
-        summary = "; ".join(f"R={r['radius']}: L in [{r.get('lower', '?')}, {r['upper']:.3g}]" for r in rows)
-        if certified:
-            summary += f" (certified L > 0 up to R={certified[-1].radius})"
-        evidence = {"bounds": rows, "best_fit": best_u, "floor": floor,
-                    "best_theta": [float(v) for v in (best_theta if best_theta is not None else [])],
-                    "outcome": "certified" if certified else ("fit found" if margin < 0 else "not certified"),
-                    "series": {"t": [float(Fraction(r["radius"])) for r in rows], "loss": [r["upper"] for r in rows]}}
-        cert = None
-        if certified:
-            last = certified[-1]
-            cert = {"kind": "lower bound on a ball",
-                    "statement": f"L(theta) >= {last.to_json()['lower']} > 0 for every |theta| <= {last.radius}",
-                    "radius": str(last.radius), "lower": last.to_json()["lower"], "decided_by": last.method,
-                    "boxes": last.boxes, "time_s": round(last.time_s, 3),
-                    "recheck": (f"verify.loss_lower_bound(problem, {str(last.radius)!r}, boxes={last.boxes}, "
-                                f"target=0).bound >= Fraction({last.to_json()['lower']!r})")}
-        if margin < 0:
-            return Judgement(margin, f"a least-squares search fits the data: L = {best_u:.3g} below the float64 "
-                                     f"floor {floor:.3g}; " + summary, evidence, cert)
+        for row in rows:
+            lb = loss_lower_bound(prob, Fraction(row["radius"]), boxes=_boxes(profile), target=0)
+            row.update(lb.to_json())
+            if not lb.positive:     # stop once a ball is not certified
+                break
+            certified.append(lb)
+        summary = f"({tier}) " + "; ".join(f"R={r['radius']}: L in [{r.get('lower', '?')}, {r['upper']:.3g}]"
+                                           for r in rows)
         if not certified:
+            evidence["outcome"] = "not certified"
             return Judgement(None, "beyond this method's reach: the branch and bound did not prove L > 0 on the "
                                    f"smallest ball |theta| <= {rows[0]['radius']} within {_boxes(profile)} boxes, and "
-                                   f"no fit was found (best L = {best_u:.3g}): " + summary, evidence)
+                                   f"no fit was found (best L = {tier.text(fit, 3)}): " + summary, evidence)
+        evidence["outcome"] = "certified"
+        last = certified[-1]
+        summary += f" (certified L > 0 up to R={last.radius})"
+        cert = {"kind": "lower bound on a ball",
+                "statement": f"L(theta) >= {last.to_json()['lower']} > 0 for every |theta| <= {last.radius}",
+                "radius": str(last.radius), "lower": last.to_json()["lower"], "decided_by": last.method,
+                "boxes": last.boxes, "time_s": round(last.time_s, 3),
+                "recheck": (f"verify.loss_lower_bound(problem, {str(last.radius)!r}, boxes={last.boxes}, "
+                            f"target=0).bound >= Fraction({last.to_json()['lower']!r})")}
         return Judgement(margin, summary, evidence, cert)
-
-    def confirm(self, instance: Instance, profile: Profile, dps: int) -> Judgement:
-        beyond = self._reach(instance)
-        if beyond:
-            return Judgement(None, beyond)
-        prob = instance.source
-        best_u, best_theta = math.inf, None
-        for R in _radii(profile):
-            u, th = self._upper(instance, float(R))
-            if u < best_u:
-                best_u, best_theta = u, th
-        assert best_theta is not None
-        theta = _sad.refine_fit(prob, best_theta, dps)
-        upper = loss_upper_bound(prob, theta, dps=dps)
-        floor = Fraction(10) ** (-dps) * Fraction(self._scale(instance))
-        margin = math.log10(max(float(upper), 1e-300)) - math.log10(float(floor)) if upper > 0 else -math.inf
-        return Judgement(margin, f"refined at {dps} digits: certified L(theta) <= {float(upper):.4g} "
-                                 f"(floor {float(floor):.3g})", {"certified_upper": str(upper)})
