@@ -292,38 +292,48 @@ class _Reader:
         return self.checked(node, value)
 
 
-def _degree(node: ast.AST) -> int:
-    """An upper bound of the polynomial degree the tree can expand to (functions count 1)."""
+_CAP = 10**12     # term counts saturate here (the bound is compared with MAX_TERMS only)
+
+
+def _size(node: ast.AST) -> tuple[int, int]:
+    """Upper bounds (terms, degree) of the polynomial the tree can expand to: terms add under
+    + and multiply under *, a power of a t-term sum has at most C(n + t - 1, t - 1) terms; a
+    function of the symbols is one opaque factor (one term, degree 1)."""
     if isinstance(node, ast.Constant):
-        return 0
+        return 1, 0
     if isinstance(node, ast.Name):
-        return 0 if node.id in CONSTANTS else 1
+        return 1, (0 if node.id in CONSTANTS else 1)
     if isinstance(node, ast.UnaryOp):
-        return _degree(node.operand)
+        return _size(node.operand)
     if isinstance(node, ast.BinOp):
-        a, b = _degree(node.left), _degree(node.right)
+        (ta, da), (tb, db) = _size(node.left), _size(node.right)
         if isinstance(node.op, (ast.Add, ast.Sub, ast.BitAnd, ast.BitOr)):
-            return max(a, b)
+            return min(_CAP, ta + tb), max(da, db)
         if isinstance(node.op, (ast.Mult, ast.Div)):
-            return a + b
+            return min(_CAP, ta * tb), da + db
         if isinstance(node.op, ast.Pow):
             e = node.right
             if isinstance(e, ast.UnaryOp) and isinstance(e.op, ast.USub):
                 e = e.operand
             if isinstance(e, ast.Constant) and isinstance(e.value, int) and not isinstance(e.value, bool):
-                return a * min(abs(e.value), MAX_EXPONENT)
-            return a * MAX_EXPONENT if a else 0
-        return a + b
+                n = min(abs(e.value), MAX_EXPONENT)
+                return min(_CAP, math.comb(n + ta - 1, ta - 1) if ta > 1 else 1), da * n
+            return 1, (da * MAX_EXPONENT if da else 0)     # a symbolic exponent: one opaque factor
+        return min(_CAP, ta * tb), da + db
     if isinstance(node, ast.Compare):
-        return max(_degree(node.left), *(_degree(c) for c in node.comparators))
+        parts = [_size(node.left), *(_size(c) for c in node.comparators)]
+        return max(t for t, _ in parts), max(d for _, d in parts)
     if isinstance(node, (ast.Tuple, ast.Call)):
-        parts = node.elts if isinstance(node, ast.Tuple) else node.args
-        inner = max((_degree(p) for p in parts), default=0)
+        items = node.elts if isinstance(node, ast.Tuple) else node.args
+        parts = [_size(p) for p in items] or [(1, 0)]
+        terms, degree = max(t for t, _ in parts), max(d for _, d in parts)
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id not in (
                 "Piecewise", "Max", "Min", "Abs", "abs", "Rational"):
-            return 1 if inner else 0      # a transcendental function of the symbols: one opaque factor
-        return inner
-    return 0
+            return 1, (1 if degree else 0)     # a transcendental function of the symbols: one opaque factor
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "Piecewise":
+            return min(_CAP, sum(t for t, _ in parts)), degree
+        return terms, degree
+    return 1, 0
 
 
 def parse_expression(text: object, symbols: Mapping[str, sympy.Symbol] | Any, *, field: str) -> sympy.Expr:
@@ -367,11 +377,13 @@ def parse_expression(text: object, symbols: Mapping[str, sympy.Symbol] | Any, *,
         raise InputError(field, text, f"nesting deeper than {MAX_DEPTH}") from None
     reader = _Reader(text.strip(), dict(symbols), field)
     try:
-        degree = _degree(tree.body)
+        terms, degree = _size(tree.body)
     except RecursionError:
         raise InputError(field, text, f"nesting deeper than {MAX_DEPTH}") from None
     used = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and n.id in reader.symbols}
-    if degree > 0 and math.comb(degree + len(used), len(used)) > MAX_TERMS:
+    if degree > 0:
+        terms = min(terms, math.comb(degree + len(used), len(used)))
+    if terms > MAX_TERMS:
         raise InputError(field, text, f"could expand to more than {MAX_TERMS} monomials (degree up to {degree} "
                                       f"in {len(used)} symbols): lower the powers")
     try:
