@@ -607,3 +607,15 @@ def test_cli_bound_prints_certified_bounds_and_escape_radius(capsys: pytest.Capt
     assert "never enters the ball |phi| <= 1e-2" in capsys.readouterr().out
     assert main(["bound", "examples/relu-zigzag.toml"]) == 2
     assert "point data" in capsys.readouterr().err
+
+
+def test_a_cycle_certificate_is_about_the_point_given() -> None:
+    """From a point of the quadrant example's minimum curve, Newton on G^2 - id can wander to the
+    saddle at the origin; a certificate there would be about another cycle, so none is issued."""
+    from theorems._stability_examples import paper_quadrant
+    from verify import certify_cycle
+
+    cert = certify_cycle(paper_quadrant(), ["3/2", "2/3"], step_size="38/189", period=2, dps=30)
+    assert not cert.certified and "moved" in cert.reason, cert.reason
+    near = certify_cycle(paper_quadrant(), ["1.0000001", "1"], step_size="38/189", period=1, dps=30)
+    assert near.certified or "moved" not in near.reason      # a fixed point next to the given point is not refused

@@ -103,6 +103,10 @@ def _models_along(source: Any, theta: Sequence[Fraction], eta: Fraction, k: int)
     return models
 
 
+#: how far (relative to |theta|) Newton's refinement may move the given point of a cycle
+NEWTON_REACH = 1e-3
+
+
 def certify_cycle(source: Any, theta: Sequence[object], *, step_size: object, period: int = 2, dps: int = 30,
                   max_radius: object = None, newton_steps: int = 40) -> CycleCertificate:
     """Prove that GD with step ``step_size`` has a ``period``-cycle through a box around ``theta``.
@@ -175,6 +179,12 @@ def certify_cycle(source: Any, theta: Sequence[object], *, step_size: object, pe
                 break
         th = [Fraction(_round(v, dps + 8)) for v in th]
         scale = max(1.0, max(abs(float(v)) for v in th))
+        moved = max(abs(float(a - b)) for a, b in zip(th, values))
+        if moved > NEWTON_REACH * max(1.0, max(abs(float(v)) for v in values)):
+            # Newton went elsewhere: a certificate would be about another cycle than the one given
+            return CycleCertificate(False, f"Newton's refinement moved {moved:.3g} away from the given point (more "
+                                    f"than {NEWTON_REACH:g} of its size): no cycle was found near it", (), None,
+                                    None, None, period, str(eta), dps)
         r_max = 10.0 ** (-dps / 2) * scale if max_radius is None else float(to_fraction(max_radius, "max_radius"))
         m = [ball(v) for v in th]
 
