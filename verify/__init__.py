@@ -20,7 +20,7 @@ from ._descent import GD, SGD, Adam, Cycle, DescentResult, find_cycle, run_desce
 from ._errors import InputError
 from ._exact import ExactLandscape
 from ._expr import ExprLandscape
-from ._flow import Dop853, Dopri5, FlowResult, Rodas4, solve_flow
+from ._flow import SOLVERS, Auto, Dop853, Dopri5, FlowResult, Rodas4, solve_flow
 from ._landscape import LandscapePoint, evaluate, landscape
 from ._mp import MpLandscape
 from ._mpflow import solve_flow_mp
@@ -72,6 +72,7 @@ __all__ = [
     "GD",
     "SGD",
     "Adam",
+    "Auto",
     "Certificate",
     "Checkpoints",
     "Costs",
@@ -87,6 +88,7 @@ __all__ = [
     "FlowResult",
     "Outcome",
     "Rodas4",
+    "SOLVERS",
     "Status",
     "StepControl",
     "Trajectory",

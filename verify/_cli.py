@@ -74,15 +74,18 @@ def _parser() -> argparse.ArgumentParser:
                     "point, with its Hessian inertia), diverging (|theta| growing while the loss settles), or "
                     "undecided (with the reason).",
         formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog="solvers (np tier): dop853 (default, explicit 8th order), dopri5, rodas4 (stiff: exact Hessian;\n"
-               "for long horizons and slow drifts). The mp tier follows one member at a time at --dps digits.")
+        epilog="solvers (np tier): auto (default: each member starts with dop853 and switches to rodas4 where\n"
+               "its steps are limited by stability, and back), dop853 (explicit 8th order), dopri5, rodas4 (stiff:\n"
+               "exact Hessian; for long horizons and slow drifts). The mp tier follows one member at a time at --dps\n"
+               "digits (Taylor or extrapolation, switching to a stiff extrapolated Rosenbrock method where needed).")
     fl.add_argument("file", metavar="FILE", help="problem file (TOML)")
     fl.add_argument("--t1", type=float, default=100.0, help="flow-time horizon (default 100)")
     fl.add_argument("--rtol", type=float, default=None, help="relative tolerance (np default 1e-8; mp 10^-dps)")
     fl.add_argument("--atol", type=float, default=None, help="absolute tolerance (np default rtol/100)")
     fl.add_argument("--tier", choices=("np", "mp"), default="np", help="np (float64 ensembles) or mp")
     fl.add_argument("--dps", type=int, default=30, help="digits of the mp tier (default 30)")
-    fl.add_argument("--solver", choices=("dop853", "dopri5", "rodas4"), default="dop853", help="np-tier solver")
+    fl.add_argument("--solver", choices=("auto", "dop853", "dopri5", "rodas4"), default="auto",
+                    help="np-tier solver (default auto)")
     fl.add_argument("--ensemble", type=int, default=None, help="members to draw (overrides the problem's init)")
     fl.add_argument("--checkpoints", type=int, default=32, help="log-spaced checkpoints (default 32)")
     fl.add_argument("--json", action="store_true", help="print {\"members\": [...]} as JSON")
@@ -296,13 +299,13 @@ def _cmd_flow(args: argparse.Namespace) -> int:
     bar = ProgressBar(f"flow {problem.name}")
     land: Any
     if args.tier == "np":
-        from ._flow import Dop853, Dopri5, Rodas4, solve_flow
+        from ._flow import _solver_from, solve_flow
         from ._np import NpLandscape
 
         rtol = 1e-8 if args.rtol is None else args.rtol
         atol = rtol * 1e-2 if args.atol is None else args.atol
         land = NpLandscape(problem)
-        solver = {"dop853": Dop853(), "dopri5": Dopri5(), "rodas4": Rodas4()}[args.solver]
+        solver = _solver_from(args.solver)
         res = solve_flow(land, problem.init.thetas(problem.network), t1=args.t1, solver=solver,
                          control=StepControl(rtol=rtol, atol=atol), checkpoints=args.checkpoints, progress=bar)
         members = list(res.members)
