@@ -308,6 +308,16 @@ def test_paper_example_cycles_at_step_0325_and_converges_at_025() -> None:
     out = classify(PAPER.np(), descent(PAPER.np(), start, 0.325, 2000), kind="descent")
     assert out.kind == "periodic" and out.period == 2 and out.stable is True, out.reason
     assert all(abs(z) < 1 for z in out.multipliers)
+    # the orbit is named: the diagonal 2-cycle p, q = (sqrt(1 + 3/k) +- sqrt(1 - 1/k)) / 2, k = 2 C eta,
+    # with multipliers 9 - 2 (1 + k)^2 and 3 - 2 k (hand derivation, theorems/_stability_examples.py)
+    k = 2 * 1.765 * 0.325
+    p, q = (math.sqrt(1 + 3 / k) + math.sqrt(1 - 1 / k)) / 2, (math.sqrt(1 + 3 / k) - math.sqrt(1 - 1 / k)) / 2
+    assert sorted(pt[0] for pt in out.orbit) == pytest.approx([q, p], rel=1e-9)
+    assert all(pt[0] == pytest.approx(pt[1], rel=1e-9) for pt in out.orbit)
+    assert sorted(z.real for z in out.multipliers) == pytest.approx(sorted([9 - 2 * (1 + k) ** 2, 3 - 2 * k]),
+                                                                    rel=1e-7)
+    assert f"{p:.6g}"[:6] in out.reason and f"{q:.6g}"[:6] in out.reason
+    assert out.to_json()["orbit"] == [list(pt) for pt in out.orbit]
     out = classify(PAPER.np(), descent(PAPER.np(), start, 0.25, 2000), kind="descent")
     assert out.kind == "converged" and out.point_kind == "minimum", out.reason
     a, b = out.limit

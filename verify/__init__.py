@@ -21,6 +21,7 @@ from ._errors import InputError
 from ._exact import ExactLandscape
 from ._expr import ExprLandscape
 from ._flow import SOLVERS, Auto, Dop853, Dopri5, FlowResult, Rodas4, solve_flow
+from ._follow import Budget, FollowedFlow, FollowResult, follow_flow
 from ._landscape import LandscapePoint, evaluate, landscape
 from ._mp import MpLandscape
 from ._mpflow import solve_flow_mp
@@ -73,6 +74,10 @@ __all__ = [
     "SGD",
     "Adam",
     "Auto",
+    "Budget",
+    "FollowedFlow",
+    "FollowResult",
+    "follow_flow",
     "Certificate",
     "Checkpoints",
     "Costs",

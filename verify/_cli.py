@@ -267,7 +267,18 @@ def _member_table(members: Sequence[Any], outcomes: Sequence[Any], time_label: s
     undecided = [(i, o) for i, o in enumerate(outcomes) if o is not None and o.kind == "undecided"]
     for i, o in undecided[:5]:
         lines.append(f"  member {i}: {o.reason}")
+    periodic = [(i, o) for i, o in enumerate(outcomes) if o is not None and o.kind == "periodic" and o.orbit]
+    for i, o in periodic[:5]:
+        lines.append(f"  member {i}: orbit of period {o.period} ({'stable' if o.stable else 'unstable'}), "
+                     f"multipliers " + ", ".join(_complex(z) for z in o.multipliers or ()))
+        for k, point in enumerate(o.orbit[:8]):
+            lines.append(f"    theta_{k} = (" + ", ".join(f"{float(v):.10g}" for v in point) + ")")
     return "\n".join(lines)
+
+
+def _complex(z: Any) -> str:
+    z = complex(z)
+    return f"{z.real:.6g}" if z.imag == 0 else f"{z.real:.6g}{z.imag:+.6g}j"
 
 
 def _emit(args: argparse.Namespace, members: Sequence[Any], outcomes: Sequence[Any], extra: dict[str, Any],

@@ -270,8 +270,8 @@ class Auto:
     While a member uses Rodas4, ``POWER_STEPS`` warm-started power iterations on the Hessian
     it has anyway estimate rho; when the next Rodas4 step h satisfies
     h rho <= ``nonstiff_factor`` x boundary x w on ``to_explicit`` consecutive accepted steps,
-    with w = (6 + 2 d) / stages the work of a Rodas4 step over an explicit one (in gradient
-    evaluations, a Hessian counted as 2 d), an explicit step of the same cost would be stable
+    with w = (6 + d) / stages the work of a Rodas4 step over an explicit one (in gradient
+    evaluations, a Hessian counted as d), an explicit step of the same cost would be stable
     and the member switches back; the evidence it then needs to switch to Rodas4 again
     doubles (up to 16-fold), so a flow near the border of stiffness does not alternate on
     every step. This is the scheme of LSODA and of DifferentialEquations.jl's
@@ -347,9 +347,10 @@ def _solver_from(solver: Any) -> Solver | Auto:
                                        "Dop853(), Dopri5(), Rodas4()")
 
 
-#: a Hessian costs about this many gradient evaluations per parameter (one Hessian-vector product
-#: by the R-operator is a forward and a backward pass, about two gradients)
-HESSIAN_GRADS = 2.0
+#: a Hessian costs about this many gradient evaluations per parameter (d Hessian-vector products,
+#: each a forward and a backward pass; measured 0.5 to 3.4 gradients each, from one member, where
+#: call overheads dominate, to 1000 at once)
+HESSIAN_GRADS = 1.0
 #: the evidence needed for switching to Rodas4 doubles each time a member returns, up to this factor
 MAX_BACKOFF = 16
 
@@ -370,7 +371,7 @@ class _Switching:
         self.boundary = auto.explicit.stability_boundary
         self.backoff = np.ones(E, dtype=np.int64)
         # work per step in gradient evaluations: the explicit pair's stages against Rodas4's six
-        # gradients and a Hessian (d Hessian-vector products, each about two gradients)
+        # gradients and a Hessian
         self.ratio = max(1.0, (6 + HESSIAN_GRADS * d) / auto.explicit.n_stages)
 
     def attempt(self, landscape: Any, idx: Array, theta: Array, grad: Array, h: Array, rtol: float,
@@ -465,6 +466,24 @@ class FlowResult:
         return count_statuses(self.members)
 
 
+def _checkpoint_times(checkpoints: Any, t1: float) -> Array:
+    """The checkpoint times in (0, t1] from a count or from given times (t1 added when missing)."""
+    if isinstance(checkpoints, bool):
+        raise InputError("checkpoints", checkpoints, "give a positive integer or increasing times in (0, t1]")
+    if isinstance(checkpoints, (int, np.integer)):
+        if checkpoints < 1:
+            raise InputError("checkpoints", checkpoints, "must be a positive integer")
+        return checkpoint_times(0.0, t1, int(checkpoints))
+    try:
+        times = np.array(checkpoints, dtype=np.float64).reshape(-1)
+    except (TypeError, ValueError):
+        raise InputError("checkpoints", checkpoints, "give a positive integer or increasing times in (0, t1]") from None
+    if times.size == 0 or not np.all(np.isfinite(times)) or np.any(times <= 0) or np.any(times > t1) \
+            or np.any(np.diff(times) <= 0):
+        raise InputError("checkpoints", f"{times.size} times", f"give increasing times in (0, t1 = {t1:g}]")
+    return times if times[-1] == t1 else np.append(times, t1)
+
+
 def _initial_step(landscape: Any, theta: Array, grad: Array, order: float, rtol: float, atol: float,
                   t1: float) -> Array:
     """Hairer-Norsett-Wanner's starting step, per member."""
@@ -483,8 +502,10 @@ def _initial_step(landscape: Any, theta: Array, grad: Array, order: float, rtol:
 
 
 def solve_flow(landscape: Any, theta0: Any, *, t1: float, solver: Solver | Auto | str = "auto",
-               control: StepControl | None = None, events: Events | None = None, checkpoints: int = 32,
-               progress: Callable[[float], None] | None = None) -> FlowResult:
+               control: StepControl | None = None, events: Events | None = None, checkpoints: int | Any = 32,
+               progress: Callable[[float], None] | None = None,
+               until: Callable[[int, Trajectory], bool] | None = None,
+               max_seconds: float | None = None) -> FlowResult:
     """Follow the gradient flow theta' = -grad L(theta) of every member up to flow time t1.
 
     Parameters
@@ -505,12 +526,21 @@ def solve_flow(landscape: Any, theta0: Any, *, t1: float, solver: Solver | Auto 
         Tolerances, first step, step budget (per member).
     events : Events, keyword-only
         Stationary / diverged / loss-below levels.
-    checkpoints : int, keyword-only
-        Number of log-spaced checkpoint times in (0, t1]; states are recorded there exactly
+    checkpoints : int or array_like, keyword-only
+        Number of log-spaced checkpoint times in (0, t1], or the times themselves
+        (increasing, in (0, t1]; t1 is added when missing); states are recorded there exactly
         (steps are shortened to land on them), plus the initial state at t = 0.
     progress : callable, keyword-only
         Called with the fraction done (in log time, averaged over members) at most about
         twice a second.
+    until : callable(e, trajectory) -> bool, keyword-only
+        Called for member e each time it lands on a checkpoint before t1, with its
+        trajectory so far (status ``t1_reached`` as a placeholder); returning True stops
+        the member there with status ``stopped``. ``follow_flow`` uses it to stop a flow
+        once its outcome is decided.
+    max_seconds : float or None, keyword-only
+        Wall-time budget of the call: members still running when it is spent stop with
+        status ``out_of_time`` (their last state recorded).
 
     Returns
     -------
@@ -524,8 +554,12 @@ def solve_flow(landscape: Any, theta0: Any, *, t1: float, solver: Solver | Auto 
     events = Events() if events is None else events
     if isinstance(t1, bool) or not isinstance(t1, (int, float)) or not t1 > 0 or not np.isfinite(t1):
         raise InputError("t1", t1, "must be a positive, finite flow time")
-    if isinstance(checkpoints, bool) or not isinstance(checkpoints, int) or checkpoints < 1:
-        raise InputError("checkpoints", checkpoints, "must be a positive integer")
+    if max_seconds is not None and (isinstance(max_seconds, bool) or not isinstance(max_seconds, (int, float))
+                                    or not max_seconds > 0):
+        raise InputError("max_seconds", max_seconds, "must be a positive number of seconds, or None")
+    if until is not None and not callable(until):
+        raise InputError("until", until, "give a function until(member, trajectory) -> bool, or None")
+    ck_times = _checkpoint_times(checkpoints, float(t1))
     theta = np.array(theta0, dtype=np.float64, copy=True)
     single = theta.ndim == 1
     if single:
@@ -537,7 +571,6 @@ def solve_flow(landscape: Any, theta0: Any, *, t1: float, solver: Solver | Auto 
     E = theta.shape[0]
     switching = _Switching(solver, E, d) if isinstance(solver, Auto) else None
     rtol, atol = control.rtol, control.atol
-    ck_times = checkpoint_times(0.0, float(t1), checkpoints)
     K = len(ck_times) + 1
     rec = {k: np.full((E, K), np.nan) for k in ("t", "loss", "theta_norm", "grad_norm")}
     n_rec = np.zeros(E, dtype=np.int64)
@@ -574,6 +607,22 @@ def solve_flow(landscape: Any, theta0: Any, *, t1: float, solver: Solver | Auto 
         new = np.where((new == _ACTIVE) & (t[idx] >= t1), _STATUS_CODES.index(Status.T1_REACHED), new)
         status[idx] = new
 
+    def member(e: int) -> Trajectory:
+        """Member e as it stands (status t1_reached while it is still running)."""
+        k = int(n_rec[e])
+        code = Status.T1_REACHED if status[e] == _ACTIVE else _STATUS_CODES[int(status[e])]
+        message = MESSAGES[code]
+        if code in (Status.MAX_STEPS, Status.OUT_OF_TIME, Status.STOPPED):
+            message += f" ({int(steps[e])} accepted, {int(rejected[e])} rejected steps, reached t = {t[e]:.6g})"
+        return Trajectory(
+            status=code, message=message, t=float(t[e]), loss=float(loss[e]),
+            theta_norm=float(np.linalg.norm(theta[e])), grad_norm=float(np.linalg.norm(grad[e])),
+            theta=tuple(float(v) for v in theta[e]),
+            checkpoints=Checkpoints(*(tuple(float(v) for v in rec[key][e, :k])
+                                      for key in ("t", "loss", "theta_norm", "grad_norm"))),
+            costs=Costs(int(steps[e]), int(rejected[e]), int(n_grad[e]), int(n_hess[e])), tier="np",
+            extra={} if switching is None else switching.extra(e))
+
     all_idx = np.arange(E)
     record(all_idx)
     check_events(all_idx)
@@ -586,6 +635,10 @@ def solve_flow(landscape: Any, theta0: Any, *, t1: float, solver: Solver | Auto 
     while True:
         idx = np.flatnonzero(status == _ACTIVE)
         if idx.size == 0:
+            break
+        if max_seconds is not None and time.perf_counter() - t_start > max_seconds:
+            status[idx] = _STATUS_CODES.index(Status.OUT_OF_TIME)
+            record(idx)
             break
         budget = (steps[idx] + rejected[idx]) >= control.max_steps
         if np.any(budget):
@@ -640,6 +693,10 @@ def solve_flow(landscape: Any, theta0: Any, *, t1: float, solver: Solver | Auto 
                 record(hit)
                 ck_ptr[hit] += 1
             check_events(acc)
+            if until is not None and hit.size:
+                for e in hit[status[hit] == _ACTIVE]:
+                    if until(int(e), member(int(e))):
+                        status[e] = _STATUS_CODES.index(Status.STOPPED)
             stopped = acc[(status[acc] != _ACTIVE)]
             stopped = stopped[~np.isin(stopped, hit)]
             if stopped.size:
@@ -651,19 +708,5 @@ def solve_flow(landscape: Any, theta0: Any, *, t1: float, solver: Solver | Auto 
     if progress is not None:
         progress(1.0)
     wall = time.perf_counter() - t_start
-    members = []
-    for e in range(E):
-        k = int(n_rec[e])
-        code = _STATUS_CODES[int(status[e])]
-        message = MESSAGES[code]
-        if code is Status.MAX_STEPS:
-            message += f" ({int(steps[e])} accepted, {int(rejected[e])} rejected steps, reached t = {t[e]:.6g})"
-        members.append(Trajectory(
-            status=code, message=message, t=float(t[e]), loss=float(loss[e]),
-            theta_norm=float(np.linalg.norm(theta[e])), grad_norm=float(np.linalg.norm(grad[e])),
-            theta=tuple(float(v) for v in theta[e]),
-            checkpoints=Checkpoints(*(tuple(float(v) for v in rec[key][e, :k])
-                                      for key in ("t", "loss", "theta_norm", "grad_norm"))),
-            costs=Costs(int(steps[e]), int(rejected[e]), int(n_grad[e]), int(n_hess[e])), tier="np",
-            extra={} if switching is None else switching.extra(e)))
+    members = [member(e) for e in range(E)]
     return FlowResult(tuple(members), solver.name, control, events, float(t1), wall)
