@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import time
 from dataclasses import dataclass
 from typing import Any, Callable
@@ -161,14 +160,15 @@ def check_diverging(problem: Any, member: Any) -> tuple[bool, bool, str]:
     loss = np.array(ck.loss)
     grows = bool(tn[-1] > tn[0] and np.all(np.diff(tn[len(tn) // 2:]) > 0))
     falls = bool(loss[-1] < loss[0])
-    ok = grows and falls and cont.status.value == "t1_reached" or cont.status.value == "diverged"
+    ok = (grows and falls and cont.status.value == "t1_reached") or cont.status.value == "diverged"
     lim_ok = True
+    lim = "n/a"
     if out.loss_limit is not None:
         lim_ok = bool(cont.loss >= float(out.loss_limit) - float(out.loss_limit_error))
+        lim = f"{float(out.loss_limit):.3g} +- {float(out.loss_limit_error):.2g}"
     return ok, lim_ok, (f"continued to t = {100 * t_dec:g} ({cont.status.value}): |theta| {tn[0]:.5g} -> {tn[-1]:.5g}, "
-                        f"loss {loss[0]:.4g} -> {loss[-1]:.4g}; extrapolated limit "
-                        f"{'n/a' if out.loss_limit is None else f'{float(out.loss_limit):.3g} +- {float(out.loss_limit_error):.2g}'}"
-                        f" {'consistent' if lim_ok else 'NOT consistent'} with the continued loss")
+                        f"loss {loss[0]:.4g} -> {loss[-1]:.4g}; extrapolated limit {lim} "
+                        f"{'consistent' if lim_ok else 'NOT consistent'} with the continued loss")
 
 
 def run(n: int, budget: float, *, seed: int = 2025, log: Callable[[str], None] = print) -> dict[str, Any]:
@@ -196,7 +196,7 @@ def run(n: int, budget: float, *, seed: int = 2025, log: Callable[[str], None] =
             row.update(correct=ok, limit_consistent=lim_ok, check=note)
         row["check_s"] = time.perf_counter() - t1
         rows.append(row)
-        log(f"{case.name:<8} d={row['d']:>3} n={row['n']:>3} {row['kind']:<10} {str(row['point_kind']):<8} "
+        log(f"{case.name:<8} d={row['d']:>3} n={row['n']:>3} {row['kind']:<10} {row['point_kind']!s:<8} "
             f"t={row['t']:<9.3g} {wall:6.1f}s  {row.get('correct', '-')!s:<5} {row.get('check', row['reason'])[:150]}")
     decided = [r for r in rows if r["decided"]]
     wrong = [r for r in decided if not r.get("correct", False)]

@@ -143,4 +143,5 @@ def test_descent_names_the_orbit_of_a_periodic_outcome(capsys: pytest.CaptureFix
                                                                         rel=1e-7)
     assert main(args) == 0
     text = capsys.readouterr().out
-    assert "orbit of period 2 (stable)" in text and f"theta_0 = ({p:.10g}" in text or f"theta_0 = ({q:.10g}" in text
+    assert "orbit of period 2 (stable)" in text
+    assert f"theta_0 = ({p:.10g}" in text or f"theta_0 = ({q:.10g}" in text

@@ -429,7 +429,6 @@ class _GBS:
         1, 2, ... and accepts in the first converged row >= 2, up to k + 1. Otherwise the
         convergence monitor looks at rows k - 1, k and k + 1.
         """
-        n = self.tab.n
         at = _Attempt(self.rows)
         err_old = math.inf
 
