@@ -535,7 +535,7 @@ def solve_flow(landscape: Any, theta0: Any, *, t1: float, solver: Solver | Auto 
         twice a second.
     until : callable(e, trajectory) -> bool, keyword-only
         Called for member e each time it lands on a checkpoint before t1, with its
-        trajectory so far (status ``t1_reached`` as a placeholder); returning True stops
+        trajectory so far (status ``stopped`` as a placeholder); returning True stops
         the member there with status ``stopped``. ``follow_flow`` uses it to stop a flow
         once its outcome is decided.
     max_seconds : float or None, keyword-only
@@ -608,9 +608,9 @@ def solve_flow(landscape: Any, theta0: Any, *, t1: float, solver: Solver | Auto 
         status[idx] = new
 
     def member(e: int) -> Trajectory:
-        """Member e as it stands (status t1_reached while it is still running)."""
+        """Member e as it stands (status ``stopped`` while it is still running)."""
         k = int(n_rec[e])
-        code = Status.T1_REACHED if status[e] == _ACTIVE else _STATUS_CODES[int(status[e])]
+        code = Status.STOPPED if status[e] == _ACTIVE else _STATUS_CODES[int(status[e])]
         message = MESSAGES[code]
         if code in (Status.MAX_STEPS, Status.OUT_OF_TIME, Status.STOPPED):
             message += f" ({int(steps[e])} accepted, {int(rejected[e])} rejected steps, reached t = {t[e]:.6g})"

@@ -67,6 +67,7 @@ Springer 1993, II.9 (ODEX).
 
 from __future__ import annotations
 
+import functools
 import math
 import time
 from fractions import Fraction
@@ -163,15 +164,40 @@ def _max_rows(ctx: Any, dps: int) -> int:
 class _Monitor:
     """The checkpoint times, the record of states, the stopping events, and the result."""
 
-    def __init__(self, ctx: Any, t_end: Mpf, events: Events, n_checkpoints: int) -> None:
+    def __init__(self, ctx: Any, t_end: Mpf, events: Events, n_checkpoints: int | Sequence[Any],
+                 until: Callable[[Trajectory], bool] | None = None, deadline: float | None = None,
+                 dps: int | None = None) -> None:
         self.ctx = ctx
         self.radius = ctx.mpf(events.radius)
         self.gtol = ctx.mpf(events.gtol)
         self.loss_below = None if events.loss_below is None else ctx.mpf(events.loss_below)
         # checkpoint times as exact binary numbers; the last is t1 itself
-        times = [ctx.mpf(float(s)) for s in checkpoint_times(0.0, float(t_end), n_checkpoints)]
+        if isinstance(n_checkpoints, int):
+            times = [ctx.mpf(float(s)) for s in checkpoint_times(0.0, float(t_end), n_checkpoints)]
+        else:
+            times = [_exact_mpf(ctx, s, "checkpoints") for s in n_checkpoints]
         self.times = [s for s in times if 0 < s < t_end * (1 - ctx.ldexp(ctx.one, -40))] + [t_end]
         self.rec: dict[str, list[Mpf]] = {"t": [], "loss": [], "theta_norm": [], "grad_norm": []}
+        self.until = until
+        self.deadline = deadline
+        self.dps = dps
+
+    def out_of_time(self) -> bool:
+        """The wall-time budget is spent."""
+        return self.deadline is not None and time.perf_counter() > self.deadline
+
+    def stop_here(self, t: Mpf, loss: Mpf, y_norm: Mpf, g_norm: Mpf, theta: Callable[[], Vec], costs: Costs,
+                  extra: dict[str, Any]) -> bool:
+        """The caller's ``until`` test on the trajectory so far (at a checkpoint just recorded)."""
+        if self.until is None:
+            return False
+        rec = self.rec
+        traj = Trajectory(status=Status.STOPPED, message="running", t=t, loss=loss, theta_norm=y_norm,
+                          grad_norm=g_norm, theta=tuple(theta()),
+                          checkpoints=Checkpoints(*(tuple(rec[key]) for key in ("t", "loss", "theta_norm",
+                                                                                "grad_norm"))),
+                          costs=costs, tier="mp", dps=self.dps, extra=dict(extra))
+        return bool(self.until(traj))
 
     def norm(self, v: Vec) -> Mpf:
         return self.ctx.sqrt(self.ctx.fdot(v, v))
@@ -217,7 +243,7 @@ class _Monitor:
                extra: dict[str, Any], g_norm: Mpf | None = None) -> Trajectory:
         ctx, rec = self.ctx, self.rec
         message = MESSAGES[status]
-        if status in (Status.MAX_STEPS, Status.STEP_UNDERFLOW):
+        if status in (Status.MAX_STEPS, Status.STEP_UNDERFLOW, Status.OUT_OF_TIME, Status.STOPPED):
             message += (f" ({costs.steps} accepted, {costs.rejected} rejected steps, reached t = {ctx.nstr(t, 8)} "
                         f"of {ctx.nstr(t_end, 8)})")
         elif status is not Status.T1_REACHED:
@@ -508,10 +534,9 @@ class _GBS:
 
     # -- the loop ---------------------------------------------------------------------------
 
-    def run(self, y: Vec, t_end: Mpf, events: Events, n_checkpoints: int, max_steps: int,
+    def run(self, y: Vec, t_end: Mpf, mon: _Monitor, max_steps: int,
             progress: Callable[[float, float], None] | None, t_start: float) -> Trajectory:
         ctx, tab, field, km = self.ctx, self.tab, self.field, self.rows
-        mon = _Monitor(ctx, t_end, events, n_checkpoints)
         times, rec, record = mon.times, mon.rec, mon.record
         finite, event_values, triggered = mon.finite, mon.event_values, mon.triggered
 
@@ -535,6 +560,9 @@ class _GBS:
         while status is None:
             if steps + rejected >= max_steps:
                 status = Status.MAX_STEPS
+                break
+            if mon.out_of_time():
+                status = Status.OUT_OF_TIME
                 break
             if H <= 16 * self.eps * max(ctx.one, abs(t)):
                 status = Status.STEP_UNDERFLOW
@@ -592,6 +620,11 @@ class _GBS:
                 ck += 1
                 if ck == len(times) and status is None:
                     status = Status.T1_REACHED
+                elif status is None and mon.stop_here(
+                        t, loss, rec["theta_norm"][-1], rec["grad_norm"][-1], lambda: y,
+                        Costs(steps=steps, rejected=rejected, n_grad=field.n_grad, n_hess=getattr(self, "n_hess", 0)),
+                        {"method": self.name}):
+                    status = Status.STOPPED
             if progress is not None and time.perf_counter() - last_report > PROGRESS_EVERY:
                 progress(float(t), float(t_end))
                 last_report = time.perf_counter()
@@ -875,6 +908,9 @@ class _Taylor:
         theta, grad, resid = self.jet.dense(J, sigma)
         return theta, self._state(theta, grad, resid)
 
+    def _theta_mpf(self, theta: Any) -> Vec:
+        return [self.jet.to_mpf(v) for v in theta]
+
     def _origin(self, J: Any) -> tuple[Mpf, Mpf, Mpf]:
         jet = self.jet
         S = J.S
@@ -951,11 +987,10 @@ class _Taylor:
 
     # -- the loop ---------------------------------------------------------------------------
 
-    def run(self, y: Vec, t_end: Mpf, events: Events, n_checkpoints: int, max_steps: int,
+    def run(self, y: Vec, t_end: Mpf, mon: _Monitor, max_steps: int,
             progress: Callable[[float, float], None] | None, t_start: float) -> Trajectory:
         ctx, jet, K = self.ctx, self.jet, self.K
         P = jet.P
-        mon = _Monitor(ctx, t_end, events, n_checkpoints)
         times, rec = mon.times, mon.rec
         theta = [jet.fixed(v) for v in y]
         # first float64 order: where 2^-FLOAT_EPS_BITS times the term of order k of a step
@@ -973,6 +1008,9 @@ class _Taylor:
         while status is None:
             if steps + rejected >= max_steps:
                 status = Status.MAX_STEPS
+                break
+            if mon.out_of_time():
+                status = Status.OUT_OF_TIME
                 break
             sigma, ok, k_next = self._control(J, theta)
             if not ok:
@@ -1014,8 +1052,21 @@ class _Taylor:
                                                                   g_new, mon, status)
             while ck < len(times) and times[ck] <= t_stop:
                 tc = times[ck]
-                mon.record_n(tc, *(stop if tc == t_stop else self._at(J, jet.fixed((tc - t) / H_mpf))[1]))
+                if tc == t_stop:
+                    th_c, st_c = theta_new, stop
+                else:
+                    th_c, st_c = self._at(J, jet.fixed((tc - t) / H_mpf))
+                mon.record_n(tc, *st_c)
                 ck += 1
+                if status is None and ck < len(times) and mon.stop_here(
+                        tc, *st_c, functools.partial(self._theta_mpf, th_c),
+                        Costs(steps=steps, rejected=rejected, n_grad=self.n_grad), {"method": "taylor"}):
+                    # stopped by the caller at this checkpoint: it is the final state
+                    status = Status.STOPPED
+                    t_stop, stop = tc, st_c
+                    y_new = [jet.to_mpf(v) for v in th_c] if (tc != t_new or y_new is None) else y_new
+                    g_new = None if tc != t_new else g_new
+                    break
             t, state = t_stop, stop
             final, g_final = y_new, g_new
             if status is None:
@@ -1074,8 +1125,10 @@ class _Taylor:
 
 def solve_flow_mp(landscape: Any, theta0: Sequence[Any], *, t1: Any, rtol: Any = None,
                   events: Events = Events(),  # noqa: B008 - a frozen dataclass: an immutable default
-                  checkpoints: int = 32, max_steps: int = 100_000, method: str = "auto",
-                  progress: Callable[[float, float], None] | None = None) -> Trajectory:
+                  checkpoints: int | Sequence[Any] = 32, max_steps: int = 100_000, method: str = "auto",
+                  progress: Callable[[float, float], None] | None = None,
+                  until: Callable[[Trajectory], bool] | None = None, max_seconds: float | None = None
+                  ) -> Trajectory:
     r"""Follow the gradient flow theta' = -grad L(theta) from theta0 to flow time t1 at high precision.
 
     Parameters
@@ -1103,10 +1156,11 @@ def solve_flow_mp(landscape: Any, theta0: Sequence[Any], *, t1: Any, rtol: Any =
         value stopped being finite) or ``loss_below`` (L <= loss_below). A crossing inside
         a step is located in time to about rtol max(1, t); the state returned is the first
         one found at or just past it. An event that holds at theta0 stops at t = 0.
-    checkpoints : int, keyword-only
+    checkpoints : int or sequence of numbers, keyword-only
         Number of log-spaced checkpoint times in (0, t1] (``checkpoint_times``, rounded to
-        the working precision; the last is t1 exactly). Steps are shortened to land on them.
-        The initial state (t = 0) and the final state are recorded too.
+        the working precision; the last is t1 exactly), or the times themselves (increasing,
+        in (0, t1], read exactly like t1). The initial state (t = 0) and the final state are
+        recorded too.
     max_steps : int, keyword-only
         Step budget (accepted plus rejected steps); status ``max_steps`` when it runs out.
     method : str, keyword-only
@@ -1115,6 +1169,12 @@ def solve_flow_mp(landscape: Any, theta0: Sequence[Any], *, t1: Any, rtol: Any =
         see the module docstring.
     progress : callable(t_now, t1) or None, keyword-only
         Called with two floats at most about every 0.5 s of wall time, and once at the end.
+    until : callable(trajectory) -> bool, keyword-only
+        Called at each checkpoint before t1 with the trajectory so far (status
+        ``stopped`` as a placeholder); True stops the flow there, status ``stopped``
+        (``follow_flow`` stops a flow once its outcome is decided).
+    max_seconds : float or None, keyword-only
+        Wall-time budget: the flow stops with status ``out_of_time`` when it is spent.
 
     Returns
     -------
@@ -1165,8 +1225,14 @@ def solve_flow_mp(landscape: Any, theta0: Sequence[Any], *, t1: Any, rtol: Any =
     ctx, dps, d = _check_landscape(landscape)
     if not isinstance(events, Events):
         raise InputError("events", events, "give verify Events(gtol=..., radius=..., loss_below=...)")
-    if isinstance(checkpoints, bool) or not isinstance(checkpoints, int) or checkpoints < 1:
-        raise InputError("checkpoints", checkpoints, "must be a positive integer, e.g. 32")
+    if isinstance(checkpoints, bool) or (isinstance(checkpoints, int) and checkpoints < 1) \
+            or not isinstance(checkpoints, (int, list, tuple)):
+        raise InputError("checkpoints", checkpoints, "must be a positive integer, e.g. 32, or a list of times")
+    if until is not None and not callable(until):
+        raise InputError("until", until, "give a function until(trajectory) -> bool, or None")
+    if max_seconds is not None and (isinstance(max_seconds, bool) or not isinstance(max_seconds, (int, float))
+                                    or not max_seconds > 0):
+        raise InputError("max_seconds", max_seconds, "must be a positive number of seconds, or None")
     if isinstance(max_steps, bool) or not isinstance(max_steps, int) or max_steps < 1:
         raise InputError("max_steps", max_steps, "must be a positive integer, e.g. 100000")
     if method not in METHODS:
@@ -1195,14 +1261,20 @@ def solve_flow_mp(landscape: Any, theta0: Sequence[Any], *, t1: Any, rtol: Any =
     if count != d:
         raise InputError("theta0", f"{count} values", f"give exactly {d} values (the landscape has {d} parameters)")
     y = [_exact_mpf(ctx, v, f"theta0[{i}]") for i, v in enumerate(theta0)]
+    mon = _Monitor(ctx, t_end, events, checkpoints, until=until,
+                   deadline=None if max_seconds is None else t_start + float(max_seconds), dps=dps)
+    if not isinstance(checkpoints, int):
+        bad = [s for s in mon.times if not 0 < s <= t_end]
+        if len(mon.times) < 1 or bad or any(b <= a for a, b in zip(mon.times, mon.times[1:])):
+            raise InputError("checkpoints", f"{len(checkpoints)} times", "give increasing times in (0, t1]")
     if method == "sibs":
-        return _Sibs(ctx, dps, tol, landscape).run(y, t_end, events, checkpoints, max_steps, progress, t_start)
+        return _Sibs(ctx, dps, tol, landscape).run(y, t_end, mon, max_steps, progress, t_start)
     if method != "gbs":
         from ._taylor import taylor_support
 
         reason = taylor_support(landscape)
         if reason is None:
-            return _Taylor(ctx, dps, tol, landscape).run(y, t_end, events, checkpoints, max_steps, progress, t_start)
+            return _Taylor(ctx, dps, tol, landscape).run(y, t_end, mon, max_steps, progress, t_start)
         if method == "taylor":
             raise InputError("method", method, f"the Taylor method does not apply: {reason}; use \"gbs\" or \"auto\"")
-    return _GBS(ctx, dps, tol, landscape).run(y, t_end, events, checkpoints, max_steps, progress, t_start)
+    return _GBS(ctx, dps, tol, landscape).run(y, t_end, mon, max_steps, progress, t_start)

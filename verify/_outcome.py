@@ -859,7 +859,7 @@ def classify(landscape: Any, trajectory: Trajectory, *, kind: str = "flow", zero
     sig = _signature(ops, late)
     stopped = {Status.STATIONARY: f"stopped stationary at {where}",
                Status.T1_REACHED: f"reached the horizon {where}",
-               Status.STOPPED: f"was stopped at {where}",
+               Status.STOPPED: f"was followed to {where}",
                Status.OUT_OF_TIME: f"ran out of wall time at {where}",
                Status.LOSS_BELOW: f"stopped with the loss below its level at {where}"}[status]
     conv = crit.confirmed and (status is Status.STATIONARY or settled)
