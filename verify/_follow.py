@@ -16,7 +16,9 @@ Decided means:
   at the same point (a flow that only passes close to a saddle leaves it within a decade or
   so of flow time, in float64; one that converges to it, as on an invariant subspace of a
   symmetric network, stays);
-* ``diverging``: the growth signature on the tail (see :mod:`verify._outcome`);
+* ``diverging``: the growth signature on the tail (see :mod:`verify._outcome`) on two
+  consecutive classifications, i.e. on two disjoint decades of flow time (a transient, such
+  as a flow crossing from one plateau to the next, shows it on one);
 * a trajectory stopped by an event (``diverged``: the divergence radius or an overflow;
   ``stationary``) is classified once at the end.
 
@@ -187,7 +189,10 @@ class _Judge:
         self.before_last = prev
         decided = False
         if out.kind == "diverging":
-            decided = True
+            decided = prev is not None and prev.kind == "diverging"
+            if not decided:
+                self.segments[-1]["note"] = ("the divergence signature on one decade: decided if the next decade "
+                                             "shows it too")
         elif out.kind == "converged":
             if out.point_kind == "minimum":
                 decided = True
@@ -234,6 +239,11 @@ def _finish(judge: _Judge, traj: Trajectory, budget: Budget, t_max: Any) -> Foll
         out = replace(out, kind="undecided", reason=(
             f"{out.reason}; seen at one classification only, so it is not known whether the flow stays at this "
             f"{out.point_kind} point or passes it"))
+    elif out.kind == "diverging" and traj.status is not Status.DIVERGED \
+            and not (prev is not None and prev.kind == "diverging"):
+        decided = False
+        out = replace(out, kind="undecided", reason=(
+            f"{out.reason}; seen on the last decade of flow time only, not yet confirmed on a second one"))
     if not decided:
         out = replace(out, reason=f"{why}: {out.reason}")
     return FollowedFlow(traj, out, decided, traj.t if decided else None, "decided" if decided else why,

@@ -121,6 +121,8 @@ GAMMA_DRIFT = 0.5
 SETTLE_WINDOW = 3
 #: the loss fit is not trusted below this power-law rate (slower than any power: no limit)
 MIN_RATE = 0.02
+#: the error bar of an extrapolated limit is at least this fraction of the distance extrapolated
+EXTRAPOLATION_TRUST = 0.1
 #: the loss is fitted on the tail, or on the last LOSS_POINTS checkpoints where the tail has fewer
 LOSS_POINTS = 8
 #: the error bar of the loss limit covers this many times the drift of the estimate across windows
@@ -664,9 +666,10 @@ def _loss_fit(ops: Any, late: _Late, n: int | None = None) -> tuple[Any, Any, st
     moves along a flow whose approach is not exactly one power or exponential drifts; if the
     neglected correction decays by a factor r per two checkpoints, the bias left is about
     r / (1 - r) times that drift: 4 covers r <= 0.8, e.g. corrections t^-a with a >= 0.4 at 8
-    checkpoints per decade; slower, logarithmic corrections are not covered). At least the
-    rounding level of the loss. The values enter as offsets from the last loss, computed in
-    the tier's precision.
+    checkpoints per decade; slower, logarithmic corrections are not covered), and at least
+    ``EXTRAPOLATION_TRUST`` = 10% of the distance from the last loss to the limit (an
+    extrapolation is not trusted beyond that) and the rounding level of the loss. The values
+    enter as offsets from the last loss, computed in the tier's precision.
     """
     m = _tail_size(late) if n is None else n
     m = min(len(late.t), max(m, LOSS_POINTS))
@@ -710,7 +713,7 @@ def _loss_fit(ops: Any, late: _Late, n: int | None = None) -> tuple[Any, Any, st
         return None, None, "no fit of the loss converged", None
     best = min(fits, key=lambda k: fits[k]["rms_residual"])
     f = fits[best]
-    floor = float(8 * ops.eps * abs(base))
+    floor = max(float(8 * ops.eps * abs(base)), EXTRAPOLATION_TRUST * abs(f["limit_offset"]))
     err = max(f["error"], floor)
     limit = base + ops.num(f["limit_offset"])
     out = {"model": best, "limit": limit, "error": err, "rate": f["rate"], "rms_residual": f["rms_residual"],
