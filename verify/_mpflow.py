@@ -621,7 +621,7 @@ class _GBS:
                 if ck == len(times) and status is None:
                     status = Status.T1_REACHED
                 elif status is None and mon.stop_here(
-                        t, loss, rec["theta_norm"][-1], rec["grad_norm"][-1], lambda: y,
+                        t, loss, rec["theta_norm"][-1], rec["grad_norm"][-1], lambda y=y: y,
                         Costs(steps=steps, rejected=rejected, n_grad=field.n_grad, n_hess=getattr(self, "n_hess", 0)),
                         {"method": self.name}):
                     status = Status.STOPPED
