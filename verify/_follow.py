@@ -275,7 +275,9 @@ def follow_flow(landscape: Any, theta0: Any, *, budget: Budget | None = None, so
         the SAD flows of ``bench/bench_decide.py`` 1e-10 gives the same states to 7 digits at
         up to 6 times the cost).
     events : Events, keyword-only
-        Stopping events (default ``Events()``: gtol 1e-12, divergence radius 1e8).
+        Stopping events; default ``Events(gtol=1e-300)``: the divergence radius 1e8, and no
+        stop for a small gradient (a slow divergence has a tiny gradient too: the classifier,
+        not a threshold, tells a critical point from a drift).
     per_decade : int, keyword-only
         Checkpoints per decade of flow time (default 8); the classifier's tail fits use them.
     first_decision : float, keyword-only
@@ -306,7 +308,7 @@ def follow_flow(landscape: Any, theta0: Any, *, budget: Budget | None = None, so
         raise InputError("per_decade", per_decade, "must be an integer in [2, 64], e.g. 8")
     if isinstance(first_decision, bool) or not isinstance(first_decision, (int, float)) or not first_decision > 0:
         raise InputError("first_decision", first_decision, "must be a positive flow time, e.g. 10")
-    events = Events() if events is None else events
+    events = Events(gtol=1e-300) if events is None else events
     t_start = time.perf_counter()
     is_mp = hasattr(landscape, "ctx") and hasattr(landscape, "dps")
     t_max = float(budget.t_max)

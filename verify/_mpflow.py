@@ -1,7 +1,8 @@
 r"""Gradient flow at high precision: theta' = -grad L(theta) integrated at ``dps`` digits.
 
-One driver (``solve_flow_mp``) joins the landscape (the vector field), a
-Gragg-Bulirsch-Stoer extrapolation step with Hairer's ODEX order and step-size control,
+One driver (``solve_flow_mp``) joins the landscape (the vector field), an integrator (the
+Taylor method of ``verify._taylor``, the Gragg-Bulirsch-Stoer extrapolation below, or, once the
+flow turns stiff, the Radau IIA method of ``verify._radau``: see ``solve_flow_mp(method=...)``),
 the stopping events of :class:`verify._trajectory.Events` (located in time to the
 tolerance), and checkpoints hit exactly. Every number is an ``mpf`` of the landscape's own
 context; global mpmath precision is never read or changed.
@@ -86,7 +87,7 @@ __all__ = ["solve_flow_mp", "METHODS"]
 Mpf = Any   # an mpf of the landscape's context (mpmath has no type stubs)
 Vec = list[Any]
 
-METHODS = ("auto", "gbs", "taylor", "sibs")
+METHODS = ("auto", "gbs", "taylor", "radau")
 """Accepted values of ``method``: ``taylor`` (Taylor series through the network, for an
 ``MpLandscape`` with point data and an activation of ``verify._taylor.SUPPORTED``), ``gbs``
 (Gragg-Bulirsch-Stoer extrapolation, for any landscape), ``auto`` (``taylor`` where it applies,
@@ -300,6 +301,52 @@ def _earliest_crossing(ctx: Any, before: dict[Status, Mpf], after: dict[Status, 
 
 
 # ---------------------------------------------------------------------------------------
+# Stiffness: when an explicit method hands the flow over to the Radau method
+# ---------------------------------------------------------------------------------------
+
+STIFF_HRHO = 4.0
+"""An explicit step h with h rho >= STIFF_HRHO (rho the largest Hessian eigenvalue) is limited by the
+stiff direction rather than by the flow's own motion..."""
+SLOW_FLOW = 1000.0
+"""...when also t >= SLOW_FLOW h: the steps are tiny against the flow time already covered (a slow
+flow, whose time scale grows with t, is then followed at steps fixed by rho)."""
+STIFF_CHECK_EVERY = 20
+"""The largest Hessian eigenvalue is computed every this many accepted steps."""
+
+
+class _StiffnessProbe:
+    """Decides, every ``STIFF_CHECK_EVERY`` accepted explicit steps, whether the flow has turned stiff."""
+
+    def __init__(self, landscape: Any) -> None:
+        self.hessian = getattr(landscape, "hessian", None)
+        self.count = 0
+        self.n_hess = 0
+        self.rho: float | None = None
+
+    def stiff(self, t: Mpf, h: Mpf, theta: Callable[[], Vec]) -> bool:
+        if self.hessian is None:
+            return False
+        self.count += 1
+        if self.count % STIFF_CHECK_EVERY or not t >= SLOW_FLOW * h:
+            return False
+        H = self.hessian(theta())
+        self.n_hess += 1
+        try:
+            Hf = np.array([[float(v) for v in row] for row in H], dtype=np.float64)
+            self.rho = float(np.max(np.linalg.eigvalsh(0.5 * (Hf + Hf.T))))
+        except (ValueError, OverflowError, np.linalg.LinAlgError):
+            return False
+        return bool(float(h) * self.rho >= STIFF_HRHO)
+
+
+class _Handover:
+    """An explicit method stopped where the flow turned stiff: the state and the work so far."""
+
+    def __init__(self, t: Mpf, y: Vec, h: Mpf, costs: Costs, extra: dict[str, Any]) -> None:
+        self.t, self.y, self.h, self.costs, self.extra = t, y, h, costs, extra
+
+
+# ---------------------------------------------------------------------------------------
 # The extrapolation kernel
 # ---------------------------------------------------------------------------------------
 
@@ -383,39 +430,16 @@ class _GBS:
 
     name = "gbs"
 
-    # -- the kernel's constants (the convergence monitor of ODEX, HNW I, II.9) ----------------
-
-    def _hopeless(self, k: int) -> float:
-        """err_{k-1} above this: no convergence expected by row k + 1."""
-        n = self.tab.n
-        return (n[k] * n[k - 1] / 4.0) ** 2
-
-    def _hopeless_last(self, k: int) -> float:
-        """err_k above this: no convergence expected in row k + 1."""
-        return (self.tab.n[k] / 2.0) ** 2
-
-    @staticmethod
-    def _first_order(digits: float) -> int:
-        return int(0.6 * digits + 1.5)
-
     # -- one step ---------------------------------------------------------------------------
 
-    def _base(self, y0: Vec, g0: Vec, H: Mpf, j: int) -> Vec | None:
-        """T_{j,1}: the basic method with n_j substeps (None: it signalled instability)."""
-        return _midpoint(self.field, y0, g0, H, self.tab.n[j])
-
-    def _row(self, y0: Vec, g0: Vec, H: Mpf, j: int, T: list[list[Vec]]) -> bool:
-        """Append tableau row j (0-based) for the step H; False when the basic method failed."""
-        base = self._base(y0, g0, H, j)
-        if base is None:
-            return False
-        row = [base]
+    def _row(self, y0: Vec, g0: Vec, H: Mpf, j: int, T: list[list[Vec]]) -> None:
+        """Append tableau row j (0-based) for the step H."""
+        row = [_midpoint(self.field, y0, g0, H, self.tab.n[j])]
         coef = self.tab.coef[j]
         for i in range(j):
             c = coef[i]
             row.append([a + (a - b) * c for a, b in zip(row[i], T[j - 1][i])])
         T.append(row)
-        return True
 
     def _err(self, y0: Vec, row: list[Vec]) -> float:
         """max_i |T_{j,j} - T_{j,j-1}|_i / (1 + |y_i|) / rtol (inf when not finite)."""
@@ -431,18 +455,9 @@ class _GBS:
         return value if value == value else math.inf
 
     @staticmethod
-    def _error_order(j: int) -> int:
-        """The local error of row j's estimate scales like H^(this)."""
-        return 2 * j - 1
-
-    @staticmethod
-    def _order(j: int) -> int:
-        """The order of T_{j,j} (row j, 1-based)."""
-        return 2 * j
-
-    def _factor(self, err: float, j: int) -> float:
+    def _factor(err: float, j: int) -> float:
         """ODEX step factor H_j / H from the error estimate of row j (1-based; order 2j - 1)."""
-        expo = 1.0 / self._error_order(j)
+        expo = 1.0 / (2 * j - 1)
         facmin = FAC1 ** expo
         if err == math.inf:
             return facmin / FAC2
@@ -455,15 +470,14 @@ class _GBS:
         1, 2, ... and accepts in the first converged row >= 2, up to k + 1. Otherwise the
         convergence monitor looks at rows k - 1, k and k + 1.
         """
+        n = self.tab.n
         at = _Attempt(self.rows)
         err_old = math.inf
 
         def build(j: int) -> float | None:
             """Row j (1-based) and its error estimate; None when it signals instability."""
             nonlocal err_old
-            if not self._row(y0, g0, H, j - 1, at.T):
-                at.unstable = True
-                return None
+            self._row(y0, g0, H, j - 1, at.T)
             if j == 1:
                 return math.inf
             err = self._err(y0, at.T[-1])
@@ -486,7 +500,7 @@ class _GBS:
                 err = build(j)
                 if err is None or (j > 1 and err <= 1):
                     return accept_if(j, err)
-                if j == k - 1 and j > 1 and err > self._hopeless(k):
+                if j == k - 1 and j > 1 and err > (n[k] * n[k - 1] / 4.0) ** 2:
                     return at   # the monitor of row k - 1: no convergence expected by row k + 1
         else:
             for j in range(1, k):
@@ -495,13 +509,13 @@ class _GBS:
             if not (k == 2 or after_reject):
                 if at.err[k - 1] <= 1:
                     return accept_if(k - 1, at.err[k - 1])
-                if at.err[k - 1] > self._hopeless(k):
+                if at.err[k - 1] > (n[k] * n[k - 1] / 4.0) ** 2:
                     return at
             err = build(k)
             if err is None or err <= 1:
                 return accept_if(k, err)
         # hope for convergence in row k + 1
-        if at.err[k] > self._hopeless_last(k):
+        if at.err[k] > (n[k] / 2.0) ** 2:
             return at
         return accept_if(k + 1, build(k + 1))
 
@@ -528,14 +542,14 @@ class _GBS:
         """T_{k,k} for the step H (k rows): a step known to converge (used by event search)."""
         T: list[list[Vec]] = []
         for j in range(k):
-            if not self._row(y0, g0, H, j, T):
-                break
-        return T[-1][-1] if T else list(y0)
+            self._row(y0, g0, H, j, T)
+        return T[-1][-1]
 
     # -- the loop ---------------------------------------------------------------------------
 
     def run(self, y: Vec, t_end: Mpf, mon: _Monitor, max_steps: int,
-            progress: Callable[[float, float], None] | None, t_start: float) -> Trajectory:
+            progress: Callable[[float, float], None] | None, t_start: float,
+            probe: _StiffnessProbe | None = None) -> Trajectory | _Handover:
         ctx, tab, field, km = self.ctx, self.tab, self.field, self.rows
         times, rec, record = mon.times, mon.rec, mon.record
         finite, event_values, triggered = mon.finite, mon.event_values, mon.triggered
@@ -547,7 +561,7 @@ class _GBS:
         steps = rejected = ck = 0
         # first order window from the tolerance (ODEX), first step from the size of the field
         digits = -float(ctx.log10(self.tol))
-        k = max(2, min(km - 1, self._first_order(digits)))
+        k = max(2, min(km - 1, int(0.6 * digits + 1.5)))
         # (a step that moves theta by about half its size, but not so small that the precision
         # alone would end the flow before the error control has tried it)
         scale = ctx.mpf(0.5) * (1 + max(abs(v) for v in y))
@@ -590,7 +604,7 @@ class _GBS:
                 continue
             # -- accepted --
             kc = at.accepted
-            self.max_order = max(self.max_order, self._order(kc))
+            self.max_order = max(self.max_order, 2 * kc)
             t_old, y_old, g_old, loss_old = t, y, g, loss
             t = target if lands else t + h_try
             y, g, loss = y_new, g_new, loss_new
@@ -615,15 +629,20 @@ class _GBS:
                 t, y, g, loss, status = self._locate(t_old, y_old, g_old, loss_old, kc, t, y, g, loss,
                                                      event_values, status)
                 lands = lands and t == target
+            if status is None and t < t_end and probe is not None and probe.stiff(t, h_try, functools.partial(list, y)):
+                if lands:
+                    record(t, loss, y, g)
+                return _Handover(t, y, H, Costs(steps=steps, rejected=rejected, n_grad=field.n_grad,
+                                                n_hess=probe.n_hess),
+                                 {"method": "gbs", "max_order": self.max_order, "rho_at_switch": probe.rho})
             if lands:
                 record(t, loss, y, g)
                 ck += 1
                 if ck == len(times) and status is None:
                     status = Status.T1_REACHED
                 elif status is None and mon.stop_here(
-                        t, loss, rec["theta_norm"][-1], rec["grad_norm"][-1], lambda y=y: y,
-                        Costs(steps=steps, rejected=rejected, n_grad=field.n_grad, n_hess=getattr(self, "n_hess", 0)),
-                        {"method": self.name}):
+                        t, loss, rec["theta_norm"][-1], rec["grad_norm"][-1], functools.partial(list, y),
+                        Costs(steps=steps, rejected=rejected, n_grad=field.n_grad), {"method": self.name}):
                     status = Status.STOPPED
             if progress is not None and time.perf_counter() - last_report > PROGRESS_EVERY:
                 progress(float(t), float(t_end))
@@ -633,7 +652,7 @@ class _GBS:
         if progress is not None:
             progress(float(t), float(t_end))
         return mon.result(status, t, t_end, loss, y, g, Costs(steps=steps, rejected=rejected, n_grad=field.n_grad,
-                                                               n_hess=getattr(self, "n_hess", 0)), self.dps,
+                                                               n_hess=0), self.dps,
                           {"method": self.name, "max_order": self.max_order, "max_rows": km,
                            "event_searches": self.event_searches, "wall_s": time.perf_counter() - t_start})
 
@@ -668,174 +687,6 @@ class _GBS:
         event, _, state = found
         t, y, g, loss = (t1, y1, g1, loss1) if state is None else state
         return t, y, g, loss, event
-
-
-# ---------------------------------------------------------------------------------------
-# The stiff method: the extrapolated semi-implicit midpoint rule (Bader and Deuflhard)
-# ---------------------------------------------------------------------------------------
-
-LEBESGUE_DIGITS_SIBS = 0.33
-"""log10 of the growth per row of the Lebesgue constant of extrapolation in h^2 with the sequence
-n_j = 4j - 2 (80 at 8 rows, 4e4 at 16, 2.4e7 at 24)."""
-
-
-def _lu(ctx: Any, A: list[list[Mpf]]) -> tuple[list[list[Mpf]], list[int]] | None:
-    """LU factors with partial pivoting of a copy of A (None when a pivot vanishes)."""
-    n = len(A)
-    M = [list(row) for row in A]
-    piv = list(range(n))
-    for c in range(n):
-        p = max(range(c, n), key=lambda r: abs(M[r][c]))
-        if not M[p][c] or not ctx.isfinite(M[p][c]):
-            return None
-        if p != c:
-            M[c], M[p] = M[p], M[c]
-            piv[c], piv[p] = piv[p], piv[c]
-        inv = 1 / M[c][c]
-        pivot_row = M[c]
-        for r in range(c + 1, n):
-            row = M[r]
-            f = row[c] * inv
-            if f:
-                row[c] = f
-                for q in range(c + 1, n):
-                    row[q] -= f * pivot_row[q]
-            else:
-                row[c] = ctx.zero
-    return M, piv
-
-
-def _lu_solve(ctx: Any, LU: tuple[list[list[Mpf]], list[int]], b: Vec) -> Vec:
-    M, piv = LU
-    n = len(M)
-    y = [b[piv[i]] for i in range(n)]
-    for i in range(n):
-        row = M[i]
-        y[i] = y[i] - ctx.fdot(row[:i], y[:i]) if i else y[i]
-    for i in range(n - 1, -1, -1):
-        row = M[i]
-        acc = y[i] - ctx.fdot(row[i + 1:], y[i + 1:]) if i + 1 < n else y[i]
-        y[i] = acc / row[i]
-    return y
-
-
-class _SibsTableau:
-    """Constants of extrapolation in h^2 with the sequence n_j = 4j - 2 (rows 0-based here)."""
-
-    def __init__(self, ctx: Any, rows: int, d: int) -> None:
-        self.n = [4 * j + 2 for j in range(rows + 1)]
-        # work of a step accepted in row j, in gradient evaluations: the Hessian (about 2 d), the
-        # n_i new gradients of each row, and one LU decomposition per row (about 1)
-        self.work: list[float] = []
-        acc = 1 + 2 * d
-        for m in self.n:
-            acc += m + 1
-            self.work.append(float(acc))
-        # coef[j][i] = 1 / ((n_j / n_{j-i-1})^2 - 1), rounded once
-        self.coef: list[list[Mpf]] = [
-            [ctx.make_mpf(libmp.from_rational(self.n[j - i - 1] ** 2, self.n[j] ** 2 - self.n[j - i - 1] ** 2,
-                                              ctx.prec, _RAW)) for i in range(j)]
-            for j in range(rows + 1)]
-
-
-class _Sibs(_GBS):
-    r"""The stiff method: the semi-implicit midpoint rule with the exact Hessian, extrapolated in h^2.
-
-    One row of a step of size H from y_0 takes n = n_j substeps of size h = H / n with the
-    Hessian at y_0 (A = I + h \nabla^2 L(y_0), i.e. I - h J, J = -\nabla^2 L(y_0)):
-
-    .. math::
-
-        A \Delta_0 = -h \nabla L(y_0),\quad y_1 = y_0 + \Delta_0,\qquad
-        A (\Delta_k - \Delta_{k-1}) = 2 (-h \nabla L(y_k) - \Delta_{k-1}),\quad
-        y_{k+1} = y_k + \Delta_k,
-
-    and the smoothing step A \Delta = -h \nabla L(y_n) - \Delta_{n-1}, T_{j,1} = y_n + \Delta
-    (Bader and Deuflhard 1983; Numerical Recipes' ``simpr``). Its error has an expansion in
-    even powers of h, and with n_j = 4j - 2 the extrapolated values are stable on the whole
-    negative real axis (|R(z)| <= 1 there, checked for T_{k,k} to k = 24, and R(z) -> 0 as
-    z -> -infinity), which is where a gradient flow's Jacobian -Hessian has its stiff
-    eigenvalues: a step is limited by the accuracy of the slow motion, not by the stiff
-    directions. Every T_{j,k} is a linearly implicit (Rosenbrock-type) method with the exact
-    Hessian as Jacobian, of order 2k (HNW II, IV.9). Order and step control are ODEX's, as
-    in ``_GBS``. The largest row follows from the guard digits: the extrapolation amplifies
-    rounding by about 10^(0.33 k). An LU decomposition that meets a zero pivot (I + h H
-    singular: h = 1 / |lambda| for a negative eigenvalue lambda of H) or a second increment
-    more than 4 times the first (the Hessian of y_0 no longer describes the step) rejects
-    the row, and the step is halved.
-
-    References
-    ----------
-    G. Bader, P. Deuflhard, "A semi-implicit mid-point rule for stiff systems of ordinary
-    differential equations", Numer. Math. 41 (1983). E. Hairer, G. Wanner, Solving Ordinary
-    Differential Equations II, IV.9.
-    """
-
-    name = "sibs"
-
-    def __init__(self, ctx: Any, dps: int, tol: Mpf, landscape: Any) -> None:
-        super().__init__(ctx, dps, tol, landscape)
-        if not hasattr(landscape, "hessian"):
-            raise InputError("landscape", type(landscape).__name__,
-                             "has no hessian(theta): the stiff method needs the exact Hessian (MpLandscape, "
-                             "ExprLandscape(...).mp(dps))")
-        self.hessian_of = landscape.hessian
-        self.d = int(landscape.n_params)
-        guard = ctx.dps - dps
-        self.rows = max(MIN_ROWS, min(MAX_ROWS, int((guard - 1.5) / LEBESGUE_DIGITS_SIBS)))
-        self.tab = _SibsTableau(ctx, self.rows, self.d)  # type: ignore[assignment]
-        self.n_hess = 0
-        self._jac_at: Vec | None = None
-        self._jac: list[list[Mpf]] = []
-        self._lus: dict[Any, Any] = {}
-
-    def _hessian(self, y0: Vec) -> list[list[Mpf]]:
-        if self._jac_at is not y0:
-            ctx = self.ctx
-            Hm = self.hessian_of(y0)
-            self.n_hess += 1
-            d = self.d
-            half = ctx.mpf(0.5)
-            self._jac = [[(ctx.mpf(Hm[i][j]) + ctx.mpf(Hm[j][i])) * half for j in range(d)] for i in range(d)]
-            self._jac_at = y0
-            self._lus = {}
-        return self._jac
-
-    def _factorized(self, y0: Vec, h: Mpf) -> Any:
-        Hs = self._hessian(y0)
-        if h not in self._lus:
-            d = self.d
-            one, zero = self.ctx.one, self.ctx.zero
-            A = [[(one if i == j else zero) + h * Hs[i][j] for j in range(d)] for i in range(d)]
-            self._lus[h] = _lu(self.ctx, A)
-        return self._lus[h]
-
-    def _base(self, y0: Vec, g0: Vec, H: Mpf, j: int) -> Vec | None:
-        ctx = self.ctx
-        n = self.tab.n[j]
-        h = H / n
-        LU = self._factorized(y0, h)
-        if LU is None:
-            return None
-        delta = _lu_solve(ctx, LU, [-h * v for v in g0])
-        first = ctx.fdot(delta, delta)
-        if not ctx.isfinite(first):
-            return None
-        y = [a + b for a, b in zip(y0, delta)]
-        for k in range(1, n + 1):
-            _, g = self.field(y)
-            rhs = [-h * v - dv for v, dv in zip(g, delta)]
-            corr = _lu_solve(ctx, LU, rhs)
-            if k == n:   # the smoothing step
-                out = [a + b for a, b in zip(y, corr)]
-                return out if all(ctx.isfinite(v) for v in out) else None
-            delta = [dv + 2 * c for dv, c in zip(delta, corr)]
-            if k == 1:
-                size = ctx.fdot(delta, delta)
-                if not ctx.isfinite(size) or size > 16 * first:
-                    return None
-            y = [a + b for a, b in zip(y, delta)]
-        return y  # pragma: no cover - the loop returns at k == n
 
 
 # ---------------------------------------------------------------------------------------
@@ -988,7 +839,8 @@ class _Taylor:
     # -- the loop ---------------------------------------------------------------------------
 
     def run(self, y: Vec, t_end: Mpf, mon: _Monitor, max_steps: int,
-            progress: Callable[[float, float], None] | None, t_start: float) -> Trajectory:
+            progress: Callable[[float, float], None] | None, t_start: float,
+            probe: _StiffnessProbe | None = None) -> Trajectory | _Handover:
         ctx, jet, K = self.ctx, self.jet, self.K
         P = jet.P
         times, rec = mon.times, mon.rec
@@ -1074,6 +926,11 @@ class _Taylor:
                     status = Status.T1_REACHED
                 else:
                     theta, J = theta_new, J_new
+                    if probe is not None and probe.stiff(t, h, functools.partial(self._theta_mpf, theta)):
+                        return _Handover(t, self._theta_mpf(theta), h,
+                                         Costs(steps=steps, rejected=rejected, n_grad=self.n_grad, n_hess=probe.n_hess),
+                                         {"method": "taylor", "max_order": K + 1, "expansions": self.expansions,
+                                          "rho_at_switch": probe.rho})
             if progress is not None and time.perf_counter() - last_report > PROGRESS_EVERY:
                 progress(float(t), float(t_end))
                 last_report = time.perf_counter()
@@ -1164,9 +1021,16 @@ def solve_flow_mp(landscape: Any, theta0: Sequence[Any], *, t1: Any, rtol: Any =
     max_steps : int, keyword-only
         Step budget (accepted plus rejected steps); status ``max_steps`` when it runs out.
     method : str, keyword-only
-        ``"auto"`` or ``"gbs"``: Gragg-Bulirsch-Stoer extrapolation of the modified
-        midpoint rule (harmonic sequence n_j = 2j) with ODEX order and step-size control;
-        see the module docstring.
+        ``"taylor"``: the Taylor method (``verify._taylor``; networks on point data with
+        tanh, logistic, softplus, swish, identity or square). ``"gbs"``:
+        Gragg-Bulirsch-Stoer extrapolation of the modified midpoint rule (harmonic sequence
+        n_j = 2j) with ODEX order and step-size control, for any landscape; see the module
+        docstring. ``"radau"``: Radau IIA collocation with the exact Hessian
+        (``verify._radau``), for stiff flows. ``"auto"`` (default): ``taylor`` where it
+        applies, else ``gbs``, and from the point where the flow turns stiff (every 20
+        steps: h rho >= 4 for the largest Hessian eigenvalue rho, and t >= 1000 h) the
+        ``radau`` method to the end (``extra["method"]`` then reads e.g. ``taylor+radau``
+        and ``extra["radau_from"]`` gives the flow time of the switch).
     progress : callable(t_now, t1) or None, keyword-only
         Called with two floats at most about every 0.5 s of wall time, and once at the end.
     until : callable(trajectory) -> bool, keyword-only
@@ -1184,7 +1048,9 @@ def solve_flow_mp(landscape: Any, theta0: Sequence[Any], *, t1: Any, rtol: Any =
         ``costs.n_grad`` counts gradient evaluations (including those of an event
         search), ``costs.steps`` accepted and ``costs.rejected`` rejected steps;
         ``extra`` holds ``method``, ``max_order`` (the highest order used), ``max_rows``,
-        ``event_searches`` (trial steps spent locating an event) and ``wall_s``.
+        ``event_searches`` (trial steps spent locating an event) and ``wall_s``; after a switch
+        to the Radau method also ``radau_from``, ``rho_at_switch``, ``stages`` and
+        ``newton_iterations``; ``costs.n_hess`` counts Hessians.
 
     Raises
     ------
@@ -1267,14 +1133,28 @@ def solve_flow_mp(landscape: Any, theta0: Sequence[Any], *, t1: Any, rtol: Any =
         bad = [s for s in mon.times if not 0 < s <= t_end]
         if len(mon.times) < 1 or bad or any(b <= a for a, b in zip(mon.times, mon.times[1:])):
             raise InputError("checkpoints", f"{len(checkpoints)} times", "give increasing times in (0, t1]")
-    if method == "sibs":
-        return _Sibs(ctx, dps, tol, landscape).run(y, t_end, mon, max_steps, progress, t_start)
+    if method == "radau":
+        from ._radau import Radau
+
+        return Radau(ctx, dps, tol, landscape).run(y, t_end, mon, max_steps, progress, t_start)
+    probe = _StiffnessProbe(landscape) if method == "auto" else None
+    out: Trajectory | _Handover
+    reason: str | None = None
     if method != "gbs":
         from ._taylor import taylor_support
 
         reason = taylor_support(landscape)
         if reason is None:
-            return _Taylor(ctx, dps, tol, landscape).run(y, t_end, mon, max_steps, progress, t_start)
-        if method == "taylor":
+            out = _Taylor(ctx, dps, tol, landscape).run(y, t_end, mon, max_steps, progress, t_start, probe)
+        elif method == "taylor":
             raise InputError("method", method, f"the Taylor method does not apply: {reason}; use \"gbs\" or \"auto\"")
-    return _GBS(ctx, dps, tol, landscape).run(y, t_end, mon, max_steps, progress, t_start)
+    if method == "gbs" or (method == "auto" and reason is not None):
+        out = _GBS(ctx, dps, tol, landscape).run(y, t_end, mon, max_steps, progress, t_start, probe)
+    if isinstance(out, Trajectory):
+        return out
+    # the flow turned stiff: the Radau method takes it from here (explicit steps would stay near 1 / rho)
+    from ._radau import Radau
+
+    left = max(1, max_steps - out.costs.steps - out.costs.rejected)
+    return Radau(ctx, dps, tol, landscape).run(out.y, t_end, mon, left, progress, t_start, t0=out.t, h0=4 * out.h,
+                                               costs=out.costs, extra=out.extra)
