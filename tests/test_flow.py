@@ -187,3 +187,29 @@ def test_solver_names() -> None:
         Auto(to_stiff=0)
     with pytest.raises(InputError, match="explicit"):
         Auto(explicit=Rodas4())  # type: ignore[arg-type]
+
+
+def test_until_stops_members_at_a_checkpoint_and_max_seconds_at_once() -> None:
+    land = QUAD.np()
+    theta0 = np.array([[0.0, 0.0, 0.0], [3.0, -1.0, 2.0]])
+    seen: list[tuple[int, float]] = []
+
+    def until(e: int, traj) -> bool:
+        seen.append((e, traj.t))
+        assert traj.status is Status.STOPPED and traj.checkpoints.t[-1] == traj.t
+        return e == 1 and traj.t >= 1.0
+
+    times = [0.5, 1.0, 2.0, 4.0]
+    res = solve_flow(land, theta0, t1=4.0, checkpoints=times, until=until)
+    a, b = res.members
+    assert a.status is Status.T1_REACHED and list(a.checkpoints.t) == [0.0, *times]
+    assert b.status is Status.STOPPED and b.t == 1.0 and list(b.checkpoints.t) == [0.0, 0.5, 1.0]
+    np.testing.assert_allclose(b.theta, quad_exact(theta0[1], 1.0), rtol=1e-7, atol=1e-9)
+    assert (1, 2.0) not in seen and (0, 2.0) in seen and all(t < 4.0 for _, t in seen)
+    late = solve_flow(land, theta0, t1=4.0, max_seconds=1e-9).members
+    assert all(m.status is Status.OUT_OF_TIME and m.t < 4.0 for m in late)
+    for bad in ([2.0, 1.0], [0.0, 1.0], [5.0]):
+        with pytest.raises(InputError, match="checkpoints"):
+            solve_flow(land, theta0, t1=4.0, checkpoints=bad)
+    with pytest.raises(InputError, match="max_seconds"):
+        solve_flow(land, theta0, t1=4.0, max_seconds=0)

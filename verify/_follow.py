@@ -42,7 +42,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from ._errors import InputError
-from ._outcome import Outcome, classify
+from ._outcome import TAIL_SPAN, Outcome, classify
 from ._trajectory import Events, Status, StepControl, Trajectory
 
 __all__ = ["Budget", "FollowedFlow", "FollowResult", "follow_flow"]
@@ -170,6 +170,8 @@ class _Judge:
         self.segments: list[dict[str, Any]] = []
         self.last: Outcome | None = None
         self.before_last: Outcome | None = None
+        self.last_t: float | None = None
+        self.before_last_t: float | None = None
         self.decided: Outcome | None = None
         self.decided_at: Any = None
 
@@ -187,6 +189,7 @@ class _Judge:
                               "reason": out.reason})
         prev, self.last = self.last, out
         self.before_last = prev
+        self.before_last_t, self.last_t = self.last_t, float(traj.t)
         decided = False
         if out.kind == "diverging":
             decided = prev is not None and prev.kind == "diverging"
@@ -226,9 +229,9 @@ def _finish(judge: _Judge, traj: Trajectory, budget: Budget, t_max: Any) -> Foll
     if judge.decided is not None:
         return FollowedFlow(traj, judge.decided, True, judge.decided_at, "decided", tuple(segments))
     why = _why(traj, budget, t_max)
-    prev = judge.last
+    prev, prev_t = judge.last, judge.last_t
     if prev is not None and segments and segments[-1]["t"] == float(traj.t):
-        out, prev = prev, judge.before_last
+        out, prev, prev_t = prev, judge.before_last, judge.before_last_t
     else:
         out = classify(judge.landscape, traj)
         segments.append({"t": float(traj.t), "kind": out.kind, "point_kind": out.point_kind, "reason": out.reason})
@@ -240,7 +243,9 @@ def _finish(judge: _Judge, traj: Trajectory, budget: Budget, t_max: Any) -> Foll
             f"{out.reason}; seen at one classification only, so it is not known whether the flow stays at this "
             f"{out.point_kind} point or passes it"))
     elif out.kind == "diverging" and traj.status is not Status.DIVERGED \
-            and not (prev is not None and prev.kind == "diverging"):
+            and not (prev is not None and prev.kind == "diverging" and prev_t is not None
+                     and prev_t * TAIL_SPAN <= float(traj.t) * (1 + 1e-9)):
+        # confirmed only by a classification whose tail does not overlap this one
         decided = False
         out = replace(out, kind="undecided", reason=(
             f"{out.reason}; seen on the last decade of flow time only, not yet confirmed on a second one"))
