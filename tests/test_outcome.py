@@ -417,3 +417,49 @@ def test_arguments_are_validated() -> None:
         classify(QUAD.np(), traj)
     with pytest.raises(InputError, match="kind"):
         Outcome("finished", "no")
+
+
+# ---------------------------------------------------------------------------------------
+# decided on the tail
+# ---------------------------------------------------------------------------------------
+
+def test_a_transient_dip_of_theta_does_not_prevent_the_decision() -> None:
+    # from w0 = -3 the logistic datum's |w| first falls to 0 (a dip of |theta| lasting to t ~ 20),
+    # then grows like ln t: the tail (the last decade) decides
+    traj = flow(LOGISTIC.np(), [-3.0], 1e6, control=TIGHT, checkpoints=64)
+    tn = np.array(traj.checkpoints.theta_norm)
+    assert np.any(np.diff(tn) < 0)
+    out = classify(LOGISTIC.np(), traj)
+    assert out.kind == "diverging", out.reason
+    assert "on its tail" in out.reason and out.growth["t_first"] >= 1e5 * 0.99
+
+
+@pytest.mark.parametrize("t1", [30.0, 100.0, 300.0, 1000.0, 3000.0])
+def test_an_approach_to_a_far_minimum_is_never_called_diverging(t1: float) -> None:
+    # L = (w - 10)^2 / 200: w = 10 - 10 e^(-t/100) from 0; |theta| grows, the loss and |theta||grad L|
+    # fall on the way, yet the flow converges: whatever the horizon, never "diverging"
+    land = ExprLandscape("(w - 10)**2/200", ["w"]).np()
+    out = classify(land, flow(land, [0.0], t1, control=TIGHT))
+    assert out.kind != "diverging", out.reason
+    if t1 >= 3000:
+        assert out.kind == "converged" and out.limit[0] == pytest.approx(10.0, abs=1e-10)
+
+
+@pytest.mark.parametrize(("model", "loss", "limit", "rate"), [
+    ("power", lambda t: 0.1 + 3.0 * t ** -0.7, 0.1, 0.7),
+    ("exponential", lambda t: 0.3 + 2.0 * np.exp(-t / 500.0), 0.3, 1 / 500.0),
+])
+def test_the_loss_fit_finds_the_law_the_limit_and_an_honest_error_bar(model, loss, limit, rate) -> None:
+    from verify._outcome import _late, _loss_fit, _NpOps
+    from verify._trajectory import Checkpoints, Costs, Trajectory
+
+    t = np.geomspace(100.0, 1000.0, 9)
+    L = loss(t)
+    ck = Checkpoints(tuple(t), tuple(L), tuple(1 + np.log(t)), tuple(np.full(9, 1e-3)))
+    traj = Trajectory(Status.T1_REACHED, "", t[-1], L[-1], 1 + np.log(t[-1]), 1e-3, (0.0,), ck, Costs())
+    ops = _NpOps(LOGISTIC.np())
+    est, err, note, fit = _loss_fit(ops, _late(ops, traj))
+    assert fit["model"] == model and fit["rate"] == pytest.approx(rate, rel=1e-3), fit
+    # the error bar: at least 10% of the distance extrapolated, and here not much more
+    assert abs(est - limit) <= err <= 0.11 * (L[-1] - limit), (est, err)
+    assert model in note or "t^" in note or "e^" in note
