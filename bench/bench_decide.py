@@ -14,9 +14,12 @@ comparable to a claim's budget in the ``ci`` profile.
 Every decided outcome is checked by something it did not compute itself:
 
 * ``converged``: Newton's method in the mp tier (``MpLandscape``, an independent
-  implementation of the landscape, at 50 digits) from the float64 limit must reach
-  |grad L| < 1e-30 within 1e-6 of it, with the same Hessian inertia; and the flow continued
-  from the decision for 10 times the flow time must stay within 1e-5 (relative) of the limit.
+  implementation of the landscape, at 50 digits; steps only along Hessian eigenvectors with
+  |eigenvalue| > 1e-8 of the largest, as critical sets of networks are often not isolated)
+  from the float64 limit must reach |grad L| < 1e-30 within 1e-6 (relative) of it, with the
+  same number of negative eigenvalues; and the flow continued from the decision for 9 times
+  its flow time (Rodas4 alone, rtol 1e-10) must stay converged: within 1e-3 (relative) of the
+  limit, at the same loss (to 1e-9 relative), with |grad L| not larger.
 * ``diverging``: the flow continued from the decision to 100 times its flow time, at least to
   t = 1e5 (Rodas4 alone, rtol 1e-9) must keep |theta| growing and the loss falling; its loss
   must stay above the extrapolated limit minus its error bar (a separate figure: a wrong

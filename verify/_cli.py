@@ -77,7 +77,11 @@ def _parser() -> argparse.ArgumentParser:
         epilog="solvers (np tier): auto (default: each member starts with dop853 and switches to rodas4 where\n"
                "its steps are limited by stability, and back), dop853 (explicit 8th order), dopri5, rodas4 (stiff:\n"
                "exact Hessian; for long horizons and slow drifts). The mp tier follows one member at a time at --dps\n"
-               "digits (Taylor or extrapolation, switching to a stiff extrapolated Rosenbrock method where needed).")
+               "digits (the Taylor method or extrapolation, handing over to Radau IIA with the exact Hessian where\n"
+               "the flow turns stiff).\n\n"
+               "--until-decided: classified at t = 10, 100, 1000, ...; decided: converged to a minimum, or to\n"
+               "another critical point on two classifications; diverging on two consecutive decades. --budget is\n"
+               "the wall time of the command (the mp tier splits it among the members); --t1 the flow-time budget.")
     fl.add_argument("file", metavar="FILE", help="problem file (TOML)")
     fl.add_argument("--t1", type=float, default=None,
                     help="flow-time horizon (default 100; with --until-decided the flow-time budget, default 1e12)")

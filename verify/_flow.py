@@ -1,16 +1,20 @@
 """Gradient flow for ensembles in float64: theta' = -grad L(theta), E members at once.
 
 One driver loop (``solve_flow``) joins swappable parts: the landscape (the vector field),
-a solver (``Dopri5``, ``Dop853``, ``Rodas4``), step-size control (``StepControl``) and
-events (``Events``). Every member has its own time, step size and status; a member that
-stops (or overflows) is frozen and never touches the others.
+a solver (``Dopri5``, ``Dop853``, ``Rodas4``, or ``Auto``, the default, which switches each
+member between Dop853 and Rodas4 as its flow turns stiff and back), step-size control
+(``StepControl``) and events (``Events``). Every member has its own time, step size, solver
+and status; a member that stops (or overflows) is frozen and never touches the others. Two
+hooks let a caller stop members early: ``until`` (a test at each checkpoint) and
+``max_seconds`` (a wall-time budget); ``follow_flow`` is built on them.
 
 References
 ----------
 E. Hairer, S. P. Norsett, G. Wanner, Solving Ordinary Differential Equations I (2nd ed.),
 Springer 1993, II.4-II.5 (embedded pairs, step-size control, DOP853).
 E. Hairer, G. Wanner, Solving Ordinary Differential Equations II (2nd ed.), Springer 1996,
-IV.7 (Rosenbrock methods; RODAS4 coefficients as in Hairer's RODAS and Sandu's KPP).
+IV.2 (stiffness detection), IV.7 (Rosenbrock methods; RODAS4 coefficients as in Hairer's RODAS
+and Sandu's KPP).
 """
 
 from __future__ import annotations
