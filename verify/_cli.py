@@ -79,8 +79,8 @@ def _parser() -> argparse.ArgumentParser:
                "exact Hessian; for long horizons and slow drifts). The mp tier follows one member at a time at --dps\n"
                "digits (the Taylor method or extrapolation, handing over to Radau IIA with the exact Hessian where\n"
                "the flow turns stiff).\n\n"
-               "--until-decided: classified at t = 10, 100, 1000, ...; decided: converged to a minimum, or to\n"
-               "another critical point on two classifications; diverging on two consecutive decades. --budget is\n"
+               "--until-decided: classified at t = 10, 100, 1000, ...; decided: converged to a strict minimum, or\n"
+               "to another critical point on two classifications; diverging on two consecutive decades. --budget is\n"
                "the wall time of the command (the mp tier splits it among the members); --t1 the flow-time budget.")
     fl.add_argument("file", metavar="FILE", help="problem file (TOML)")
     fl.add_argument("--t1", type=float, default=None,

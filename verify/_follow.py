@@ -11,11 +11,14 @@ segment); the segments only mark where the classifier looks.
 
 Decided means:
 
-* ``converged`` to a minimum (Newton-refined; ``verify.classify``'s rules);
-* ``converged`` to a saddle, maximum or degenerate point on two consecutive classifications,
-  at the same point (a flow that only passes close to a saddle leaves it within a decade or
-  so of flow time, in float64; one that converges to it, as on an invariant subspace of a
-  symmetric network, stays);
+* ``converged`` to a strict minimum (Newton-refined, no flat direction; ``verify.classify``'s
+  rules);
+* ``converged`` to a minimum with flat directions, a saddle, a maximum or a degenerate point
+  on two consecutive classifications, at the same point (to 1e-6 relative): a flow that only
+  passes close to a saddle leaves it within a decade or so of flow time, in float64, and one
+  that drifts slowly along flat directions (where float64 cannot tell a valley of minima from a
+  slow escape) moves between two decades; one that converges, as to a saddle on an invariant
+  subspace of a symmetric network, stays;
 * ``diverging``: the growth signature on the tail (see :mod:`verify._outcome`) on two
   consecutive classifications, i.e. on two disjoint decades of flow time (a transient, such
   as a flow crossing from one plateau to the next, shows it on one);
@@ -152,6 +155,11 @@ def _checkpoints(per_decade: int, t_max: float, first: float) -> np.ndarray:
     return times[times > 0]
 
 
+def _strict_minimum(out: Outcome) -> bool:
+    """A minimum without flat directions: a flow that reaches it stays (no confirmation needed)."""
+    return out.point_kind == "minimum" and not out.null_dim
+
+
 def _same_point(a: Outcome, b: Outcome) -> bool:
     if a.limit is None or b.limit is None:
         return False
@@ -197,14 +205,14 @@ class _Judge:
                 self.segments[-1]["note"] = ("the divergence signature on one decade: decided if the next decade "
                                              "shows it too")
         elif out.kind == "converged":
-            if out.point_kind == "minimum":
+            if _strict_minimum(out):
                 decided = True
             elif prev is not None and prev.kind == "converged" and prev.point_kind == out.point_kind \
                     and _same_point(prev, out):
                 decided = True
             else:
-                self.segments[-1]["note"] = ("a critical point that is not a minimum: decided only if the flow is "
-                                             "still there at the next classification")
+                self.segments[-1]["note"] = ("a critical point that is not a strict minimum: decided only if the flow "
+                                             "is still there at the next classification")
         if decided:
             self.decided, self.decided_at = out, traj.t
         return decided
@@ -236,12 +244,12 @@ def _finish(judge: _Judge, traj: Trajectory, budget: Budget, t_max: Any) -> Foll
         out = classify(judge.landscape, traj)
         segments.append({"t": float(traj.t), "kind": out.kind, "point_kind": out.point_kind, "reason": out.reason})
     decided = out.kind in ("converged", "diverging", "periodic")
-    if out.kind == "converged" and out.point_kind != "minimum" and traj.status is not Status.STATIONARY \
+    if out.kind == "converged" and not _strict_minimum(out) and traj.status is not Status.STATIONARY \
             and not (prev is not None and prev.kind == "converged" and _same_point(prev, out)):
         decided = False
         out = replace(out, kind="undecided", reason=(
             f"{out.reason}; seen at one classification only, so it is not known whether the flow stays at this "
-            f"{out.point_kind} point or passes it"))
+            f"point or passes it (or drifts along its flat directions)"))
     elif out.kind == "diverging" and traj.status is not Status.DIVERGED \
             and not (prev is not None and prev.kind == "diverging" and prev_t is not None
                      and prev_t * TAIL_SPAN <= float(traj.t) * (1 + 1e-9)):
