@@ -51,23 +51,34 @@ converged
 diverging
     The trajectory stopped ``diverged`` (|theta| reached the divergence radius or a value
     overflowed); or, at the horizon (or stopped ``stationary`` at a point Newton does not
-    confirm), the last ``GROWTH_WINDOW`` checkpoints (at least ``MIN_WINDOW``) show the growth
-    signature: |theta| strictly increasing, the loss strictly decreasing (above its rounding
-    level), |theta| |grad L| decreasing, and the growth past its initial ballistic phase:
-    the exponent gamma of d|theta| / d(ln t) ~ t^gamma lies in ``GROWTH_EXPONENT`` =
-    [-0.25, 0.75] (log growth has gamma = 0, growth like t^p has gamma = p; a gradient flow
-    with |theta| |grad L| -> 0 grows like o(t^(1/2)); a flow that has barely started moves
-    linearly, gamma = 1; convergence like t^-q has gamma = -q), unless the run also meets
-    the rule for ``converged`` (then: ``undecided``, conflicting evidence; a gradient below
-    Newton's tolerance at a state where |theta| has not settled does not count, as along a
-    flat escape direction the gradient is tiny, not zero). Reported: ``growth``, least-squares
-    fits over the later half of the checkpoints of |theta| = a + b ln t (linear in ln t) and
+    confirm), its *tail* shows the growth signature. The tail is the checkpoints of the last
+    decade of flow time (t >= t_end / ``TAIL_SPAN``), at least ``TAIL_POINTS`` of them where
+    recorded (the signature needs ``MIN_WINDOW``), so that a transient before it (a dip of
+    |theta|, a plateau left behind) does not count. The signature: |theta| strictly
+    increasing, the loss strictly decreasing (above its rounding level), |theta| |grad L|
+    falling (a negative least-squares slope of its logarithm against ln t, and lower at the end
+    than at the start of the tail), and the growth past its initial ballistic phase: the
+    exponent gamma of d|theta| / d(ln t) ~ t^gamma lies in ``GROWTH_EXPONENT`` = [-0.25, 0.75]
+    (log growth has gamma = 0, growth like t^p has gamma = p; a gradient flow with
+    |theta| |grad L| -> 0 grows like o(t^(1/2)); a flow that has barely started moves
+    linearly, gamma = 1; convergence like t^-q has gamma = -q), on the whole tail and on its
+    second half, with the two halves within ``GAMMA_DRIFT`` of each other (an exponential
+    approach to a far critical point sweeps gamma from 1 to large negative values within a
+    decade). It is not ``diverging`` when the run also meets the rule for ``converged``
+    (``undecided``, conflicting evidence; a gradient below Newton's tolerance at a state where
+    |theta| has not settled does not count, as along a flat escape direction the gradient is
+    tiny, not zero), when Newton's method from the final state reaches a critical point and
+    lowers |grad L| below ``NEWTON_GAIN`` times its value there (the flow may be settling), or
+    when |grad L| falls faster than t^-(1 + ``PATH_MARGIN``) on the tail: as |theta'| =
+    |grad L| along a gradient flow, the path left is then finite and the flow converges (a log
+    growth has |grad L| ~ 1/t, a growth like t^p has |grad L| ~ t^(p - 1)). Reported:
+    ``growth``, least-squares fits over the tail of |theta| = a + b ln t (linear in ln t) and
     |theta| = c t^p (linear in ln |theta| against ln t), their RMS residuals in |theta| and
-    which is smaller; ``loss_limit``, L_inf of L(t) = L_inf + C t^(-alpha) solved exactly
-    through each triple of consecutive late checkpoints (the estimate of the latest triple),
-    with ``loss_limit_error`` the largest deviation of the other triples' estimates from it
-    (None, with the reason saying why, when the loss decays slower than any power);
-    ``criticality``, |theta| |grad L| at the late checkpoints.
+    which is smaller, and gamma on the tail and its halves; ``loss_fit`` (see ``_loss_fit``),
+    the loss's approach fitted by L_inf + C t^-alpha and by L_inf + C e^(-lambda t), the
+    better of the two with ``loss_limit`` = L_inf and ``loss_limit_error`` its error bar (None,
+    with the reason saying why, when the loss decays slower than any power);
+    ``criticality``, |theta| |grad L| on the tail, and ``criticality_exponent`` its slope.
 periodic
     ``kind="descent"``: ``find_cycle`` on ``trajectory.extra["last"]`` at
     ``extra["step_size"]`` finds an orbit of period >= 2: its refined points (``orbit``),
@@ -127,6 +138,8 @@ EXTRAPOLATION_TRUST = 0.1
 LOSS_POINTS = 8
 #: the error bar of the loss limit covers this many times the drift of the estimate across windows
 DRIFT_FACTOR = 4.0
+#: a tail on which |grad L| ~ t^-p with p > 1 + PATH_MARGIN has a finite path left: it is not diverging
+PATH_MARGIN = 0.1
 #: a diverging tail conflicts with a Newton limit that lowers |grad L| below this fraction of its value
 NEWTON_GAIN = 1e-3
 #: at most this many flat eigenvectors are probed for a lower loss
@@ -531,6 +544,7 @@ class _Signature:
     gamma_early: float | None = None  # gamma on the first half of the tail
     gamma_late: float | None = None   # and on the second half
     crit_slope: float | None = None   # kappa of |theta||grad L| ~ t^kappa
+    grad_slope: float | None = None   # -p of |grad L| ~ t^-p
 
     @property
     def settled_growth(self) -> bool:
@@ -543,9 +557,15 @@ class _Signature:
         return lo <= self.gamma_late <= hi and abs(self.gamma_late - self.gamma_early) <= GAMMA_DRIFT
 
     @property
+    def finite_length(self) -> bool:
+        """|grad L| ~ t^-p with p > 1 + PATH_MARGIN on the tail: for a gradient flow |theta'| =
+        |grad L|, so the path left, int_t^inf |grad L|, is finite and the flow converges."""
+        return self.grad_slope is not None and self.grad_slope < -(1 + PATH_MARGIN)
+
+    @property
     def diverging(self) -> bool:
         return (self.n >= MIN_WINDOW and self.growing and self.loss_falls and self.crit_falls
-                and self.settled_growth)
+                and self.settled_growth and not self.finite_length)
 
 
 def _tail_size(late: _Late) -> int:
@@ -585,6 +605,10 @@ def _signature(ops: Any, late: _Late) -> _Signature:
         _, crit_slope, _ = _lstsq_line(np.array([float(ops.log(s)) for s in t]),
                                        np.array([float(ops.log(c)) for c in crit]))
     crit_falls = crit_slope is not None and crit_slope < 0 and crit[-1] < crit[0]
+    grad_slope = None
+    if all(g > 0 for g in gn):
+        _, grad_slope, _ = _lstsq_line(np.array([float(ops.log(s)) for s in t]),
+                                       np.array([float(ops.log(g)) for g in gn]))
     gamma = gamma_early = gamma_late = None
     if growing and n >= 3:
         gamma = _velocity_exponent(ops, t, tn)
@@ -592,7 +616,8 @@ def _signature(ops: Any, late: _Late) -> _Signature:
             half = n // 2
             gamma_early = _velocity_exponent(ops, t[:half + 1], tn[:half + 1])
             gamma_late = _velocity_exponent(ops, t[half:], tn[half:])
-    return _Signature(growing, loss_falls, loss_flat, crit_falls, gamma, n, gamma_early, gamma_late, crit_slope)
+    return _Signature(growing, loss_falls, loss_flat, crit_falls, gamma, n, gamma_early, gamma_late, crit_slope,
+                      grad_slope)
 
 
 def _growth_fits(ops: Any, late: _Late, n: int | None = None) -> dict | None:
@@ -906,6 +931,10 @@ def classify(landscape: Any, trajectory: Trajectory, *, kind: str = "flow", zero
     if sig.growing and sig.gamma is not None and sig.gamma > GROWTH_EXPONENT[1]:
         seen = (f"|theta| still grows like in its initial phase (d|theta|/d ln t ~ t^{sig.gamma:.3g}) "
                 f"with |grad L| = {_fmt(g_last)}")
+    elif sig.growing and sig.loss_falls and sig.finite_length:
+        seen = (f"|theta| grows, but |grad L| falls like t^{sig.grad_slope:.3g} on the tail: the path left, "
+                f"int |grad L| dt, is finite, so the flow converges (slowly; a degenerate critical point or a flat "
+                f"valley?) rather than diverges")
     elif sig.growing and sig.loss_falls and sig.gamma is not None and not sig.settled_growth:
         seen = (f"|theta| grows but its growth has not settled (d|theta|/d ln t ~ t^{sig.gamma:.3g} on the tail, "
                 f"t^{_fmt(sig.gamma_early, 3)} on its first half, t^{_fmt(sig.gamma_late, 3)} on its second)")
