@@ -80,8 +80,9 @@ def _parser() -> argparse.ArgumentParser:
                "digits (the Taylor method or extrapolation, handing over to Radau IIA with the exact Hessian where\n"
                "the flow turns stiff).\n\n"
                "--until-decided: classified at t = 10, 100, 1000, ...; decided: converged to a strict minimum, or\n"
-               "to another critical point on two classifications; diverging on two consecutive decades. --budget is\n"
-               "the wall time of the command (the mp tier splits it among the members); --t1 the flow-time budget.")
+               "to another critical point on two classifications; diverging on three consecutive decades. --budget\n"
+               "is the wall time of the command (the mp tier splits it among the members); --t1 the flow-time\n"
+               "budget.")
     fl.add_argument("file", metavar="FILE", help="problem file (TOML)")
     fl.add_argument("--t1", type=float, default=None,
                     help="flow-time horizon (default 100; with --until-decided the flow-time budget, default 1e12)")

@@ -19,9 +19,9 @@ Decided means:
   that drifts slowly along flat directions (where float64 cannot tell a valley of minima from a
   slow escape) moves between two decades; one that converges, as to a saddle on an invariant
   subspace of a symmetric network, stays;
-* ``diverging``: the growth signature on the tail (see :mod:`verify._outcome`) on two
-  consecutive classifications, i.e. on two disjoint decades of flow time (a transient, such
-  as a flow crossing from one plateau to the next, shows it on one);
+* ``diverging``: the growth signature on the tail (see :mod:`verify._outcome`) on ``confirm``
+  (default 3) consecutive classifications, i.e. on that many disjoint decades of flow time (a
+  transient, such as a flow crossing from one plateau to the next, shows it on one or two);
 * a trajectory stopped by an event (``diverged``: the divergence radius or an overflow;
   ``stationary``) is classified once at the end.
 
@@ -171,8 +171,10 @@ def _same_point(a: Outcome, b: Outcome) -> bool:
 class _Judge:
     """The classifications of one member along its run, and when it counts as decided."""
 
-    def __init__(self, landscape: Any, decide_at: Sequence[float]) -> None:
+    def __init__(self, landscape: Any, decide_at: Sequence[float], confirm: int = 3) -> None:
         self.landscape = landscape
+        self.confirm = confirm
+        self.diverging_run = 0            # consecutive classifications with the divergence signature
         self.decide_at = list(decide_at)
         self.next = 0
         self.segments: list[dict[str, Any]] = []
@@ -199,11 +201,12 @@ class _Judge:
         self.before_last = prev
         self.before_last_t, self.last_t = self.last_t, float(traj.t)
         decided = False
+        self.diverging_run = self.diverging_run + 1 if out.kind == "diverging" else 0
         if out.kind == "diverging":
-            decided = prev is not None and prev.kind == "diverging"
+            decided = self.diverging_run >= self.confirm
             if not decided:
-                self.segments[-1]["note"] = ("the divergence signature on one decade: decided if the next decade "
-                                             "shows it too")
+                self.segments[-1]["note"] = (f"the divergence signature on {self.diverging_run} consecutive decade(s): "
+                                             f"decided at {self.confirm}")
         elif out.kind == "converged":
             if _strict_minimum(out):
                 decided = True
@@ -250,13 +253,17 @@ def _finish(judge: _Judge, traj: Trajectory, budget: Budget, t_max: Any) -> Foll
         out = replace(out, kind="undecided", reason=(
             f"{out.reason}; seen at one classification only, so it is not known whether the flow stays at this "
             f"point or passes it (or drifts along its flat directions)"))
-    elif out.kind == "diverging" and traj.status is not Status.DIVERGED \
-            and not (prev is not None and prev.kind == "diverging" and prev_t is not None
-                     and prev_t * TAIL_SPAN <= float(traj.t) * (1 + 1e-9)):
-        # confirmed only by a classification whose tail does not overlap this one
-        decided = False
-        out = replace(out, kind="undecided", reason=(
-            f"{out.reason}; seen on the last decade of flow time only, not yet confirmed on a second one"))
+    elif out.kind == "diverging" and traj.status is not Status.DIVERGED:
+        # the last look counts towards the confirmation only where its tail does not overlap the
+        # previous classification's (the run stopped between two decades)
+        disjoint = prev_t is None or prev_t * TAIL_SPAN <= float(traj.t) * (1 + 1e-9)
+        run = judge.diverging_run if segments[-1]["t"] == float(traj.t) else (
+            judge.diverging_run + 1 if disjoint else judge.diverging_run)
+        if run < judge.confirm:
+            decided = False
+            out = replace(out, kind="undecided", reason=(
+                f"{out.reason}; the divergence signature on {run} consecutive decade(s) of flow time, not yet on "
+                f"{judge.confirm}"))
     if not decided:
         out = replace(out, reason=f"{why}: {out.reason}")
     return FollowedFlow(traj, out, decided, traj.t if decided else None, "decided" if decided else why,
@@ -265,7 +272,7 @@ def _finish(judge: _Judge, traj: Trajectory, budget: Budget, t_max: Any) -> Foll
 
 def follow_flow(landscape: Any, theta0: Any, *, budget: Budget | None = None, solver: Any = "auto",
                 control: StepControl | None = None, events: Events | None = None, per_decade: int = 8,
-                first_decision: float = 10.0, dps_rtol: Any = None,
+                first_decision: float = 10.0, confirm: int = 3, dps_rtol: Any = None,
                 progress: Callable[[float], None] | None = None) -> FollowResult:
     """Follow gradient flows until their outcome is decided or a budget is spent.
 
@@ -295,6 +302,10 @@ def follow_flow(landscape: Any, theta0: Any, *, budget: Budget | None = None, so
         Checkpoints per decade of flow time (default 8); the classifier's tail fits use them.
     first_decision : float, keyword-only
         The first classification is at the first power of ten >= this flow time (default 10).
+    confirm : int, keyword-only
+        A divergence is decided when this many consecutive classifications (disjoint decades of
+        flow time) show its signature (default 3: on the problems of ``bench/bench_decide.py``
+        a slow approach to a valley of exact fits showed it on two decades before it bent).
     dps_rtol : keyword-only
         mp tier: the local tolerance of ``solve_flow_mp`` (default 10^-dps).
     progress : callable(fraction) or None, keyword-only
@@ -321,6 +332,8 @@ def follow_flow(landscape: Any, theta0: Any, *, budget: Budget | None = None, so
         raise InputError("per_decade", per_decade, "must be an integer in [2, 64], e.g. 8")
     if isinstance(first_decision, bool) or not isinstance(first_decision, (int, float)) or not first_decision > 0:
         raise InputError("first_decision", first_decision, "must be a positive flow time, e.g. 10")
+    if isinstance(confirm, bool) or not isinstance(confirm, int) or confirm < 1:
+        raise InputError("confirm", confirm, "must be a positive integer, e.g. 3")
     events = Events(gtol=1e-300) if events is None else events
     t_start = time.perf_counter()
     is_mp = hasattr(landscape, "ctx") and hasattr(landscape, "dps")
@@ -335,14 +348,14 @@ def follow_flow(landscape: Any, theta0: Any, *, budget: Budget | None = None, so
         progress(min(1.0, max(frac_t, wall)))
 
     if is_mp:
-        return _follow_mp(landscape, theta0, budget, events, times, decide_at, dps_rtol, report, t_start)
+        return _follow_mp(landscape, theta0, budget, events, times, decide_at, confirm, dps_rtol, report, t_start)
     from ._flow import solve_flow
 
     control = StepControl(rtol=1e-8, atol=1e-10, max_steps=budget.max_steps) if control is None \
         else replace(control, max_steps=min(control.max_steps, budget.max_steps))
     theta = np.array(theta0, dtype=np.float64)
     E = 1 if theta.ndim == 1 else theta.shape[0]
-    judges = [_Judge(landscape, decide_at) for _ in range(E)]
+    judges = [_Judge(landscape, decide_at, confirm) for _ in range(E)]
 
     def until(e: int, traj: Trajectory) -> bool:
         judge = judges[e]
@@ -359,10 +372,11 @@ def follow_flow(landscape: Any, theta0: Any, *, budget: Budget | None = None, so
 
 
 def _follow_mp(landscape: Any, theta0: Any, budget: Budget, events: Events, times: np.ndarray,
-               decide_at: list[float], rtol: Any, report: Callable[[float], None], t_start: float) -> FollowResult:
+               decide_at: list[float], confirm: int, rtol: Any, report: Callable[[float], None],
+               t_start: float) -> FollowResult:
     from ._mpflow import solve_flow_mp
 
-    judge = _Judge(landscape, decide_at)
+    judge = _Judge(landscape, decide_at, confirm)
 
     def until(traj: Trajectory) -> bool:
         return judge.due(float(traj.t)) and judge.look(traj)
