@@ -22,9 +22,11 @@ Every decided outcome is checked by something it did not compute itself:
   converged: within 1e-3 (relative) of the limit, at the same loss (to 1e-9 relative or 1e-10),
   with |grad L| not larger.
 * ``diverging``: the flow continued from the decision to 100 times its flow time, at least to
-  t = 1e5 (Rodas4 alone, rtol 1e-9) must keep |theta| growing and the loss falling; its loss
-  must stay above the extrapolated limit minus its error bar (a separate figure: a wrong
-  error bar is not a wrong decision).
+  t = 1e5 (Rodas4 alone, rtol 1e-9) must keep |theta| growing and the loss falling, must not
+  decelerate (its growth over the second decade at least a quarter of that over the first: a
+  slow convergence shrinks it geometrically), and must not end next to a critical point
+  (``classify`` at the end not ``converged``); its loss must stay above the extrapolated limit
+  minus its error bar (a separate figure: a wrong error bar is not a wrong decision).
 
 A decision that fails its check is counted as wrong.
 """
@@ -164,27 +166,43 @@ def check_converged(problem: Any, member: Any) -> tuple[bool, str]:
 
 
 def check_diverging(problem: Any, member: Any) -> tuple[bool, bool, str]:
+    """The flow continued from the decision (Rodas4 alone, rtol 1e-9) for two decades of flow time
+    (to 100 t_dec, at least 1e5): |theta| must keep growing and the loss falling, the growth of
+    |theta| over the second decade must be at least a quarter of that over the first (a flow that
+    converges slowly decelerates: its growth per decade shrinks geometrically), and Newton's
+    method from the end must find no critical point within 1e-3 (relative). Separately: the loss
+    stays above the extrapolated limit minus its error bar."""
+    from verify import classify
+
     out = member.outcome
     land = NpLandscape(problem)
     t_dec = float(member.decided_at)
     traj = member.trajectory
     t_end = max(100 * t_dec, 1e5)
+    marks = np.geomspace(t_dec, t_end, 9)[1:]            # absolute times: 4 per decade
     cont = solve_flow(land, np.array([float(v) for v in traj.theta]), t1=t_end - t_dec, solver="rodas4",
-                      control=StepControl(rtol=1e-9, atol=1e-11, max_steps=200_000), checkpoints=16,
+                      control=StepControl(rtol=1e-9, atol=1e-11, max_steps=400_000), checkpoints=marks - t_dec,
                       events=Events(gtol=1e-300)).members[0]
     ck = cont.checkpoints
     tn = np.array(ck.theta_norm)
     loss = np.array(ck.loss)
+    if cont.status.value == "diverged":
+        return True, True, f"continued: reached the divergence radius at t = {t_dec + cont.t:g}"
     grows = bool(tn[-1] > tn[0] and np.all(np.diff(tn[len(tn) // 2:]) > 0))
     falls = bool(loss[-1] < loss[0])
-    ok = (grows and falls and cont.status.value == "t1_reached") or cont.status.value == "diverged"
+    first, second = tn[4] - tn[0], tn[-1] - tn[4]       # growth over the first and the second decade
+    keeps = bool(first > 0 and second >= 0.25 * first)
+    newton = classify(land, cont)
+    near = newton.kind == "converged"
+    ok = grows and falls and keeps and not near and cont.status.value == "t1_reached"
     lim_ok = True
     lim = "n/a"
     if out.loss_limit is not None:
         lim_ok = bool(cont.loss >= float(out.loss_limit) - float(out.loss_limit_error))
         lim = f"{float(out.loss_limit):.3g} +- {float(out.loss_limit_error):.2g}"
-    return ok, lim_ok, (f"continued to t = {t_end:g} ({cont.status.value}): |theta| {tn[0]:.5g} -> {tn[-1]:.5g}, "
-                        f"loss {loss[0]:.4g} -> {loss[-1]:.4g}; extrapolated limit {lim} "
+    return ok, lim_ok, (f"continued to t = {t_end:g} ({cont.status.value}): |theta| {tn[0]:.5g} -> {tn[4]:.5g} -> "
+                        f"{tn[-1]:.5g} (growth per decade {first:.3g}, {second:.3g}), loss {loss[0]:.4g} -> "
+                        f"{loss[-1]:.4g}, classified at the end: {newton.kind}; extrapolated limit {lim} "
                         f"{'consistent' if lim_ok else 'NOT consistent'} with the continued loss")
 
 
