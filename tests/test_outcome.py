@@ -463,3 +463,16 @@ def test_the_loss_fit_finds_the_law_the_limit_and_an_honest_error_bar(model, los
     # the error bar: at least 10% of the distance extrapolated, and here not much more
     assert abs(est - limit) <= err <= 0.11 * (L[-1] - limit), (est, err)
     assert model in note or "t^" in note or "e^" in note
+
+
+def test_a_slow_approach_with_a_finite_path_is_not_called_diverging() -> None:
+    # L = (w - 3)^8 from w = 2: w = 3 - (1 + 48 t)^(-1/6), so |theta| grows like R - c t^(-1/6): gamma = -1/6
+    # lies in the growth window, the loss and |theta||grad L| fall; but |grad L| = |w'| ~ t^(-7/6): the path
+    # left is finite, and the flow converges to the degenerate minimum w = 3
+    land = ExprLandscape("(w - 3)**8", ["w"]).np()
+    traj = flow(land, [2.0], 1e6, control=TIGHT)
+    w = traj.theta[0]
+    assert w == pytest.approx(3 - (1 + 48 * 1e6) ** (-1 / 6), rel=1e-6)
+    out = classify(land, traj)
+    assert out.kind != "diverging", out.reason
+    assert "path left" in out.reason or out.kind == "converged", out.reason
