@@ -16,17 +16,18 @@ Every decided outcome is checked by something it did not compute itself:
 * ``converged``: Newton's method in the mp tier (``MpLandscape``, an independent
   implementation of the landscape, at 50 digits; steps only along Hessian eigenvectors with
   |eigenvalue| > 1e-8 of the largest, as critical sets of networks are often not isolated)
-  from the float64 limit must reach |grad L| < 1e-30 within 1e-3 (relative) of it (the
-  distance ``classify`` promises), with the same number of negative eigenvalues; and the flow
-  continued from the decision for 9 times its flow time (Rodas4 alone, rtol 1e-10) must stay
-  converged: within 1e-3 (relative) of the limit, at the same loss (to 1e-9 relative or 1e-10),
-  with |grad L| not larger.
+  from the float64 limit must reach |grad L| < 1e-18 (relative), far below what float64
+  resolves, within 1e-3 (relative) of it (the distance ``classify`` promises), with the same
+  number of negative eigenvalues; and the flow continued from the decision for 9 times its
+  flow time (Rodas4 alone, rtol 1e-10) must stay converged: within 1e-3 (relative) of the
+  limit, at the same loss (to 1e-9 relative or 1e-10), with |grad L| not larger.
 * ``diverging``: the flow continued from the decision to 100 times its flow time, at least to
-  t = 1e5 (Rodas4 alone, rtol 1e-9) must keep |theta| growing and the loss falling, must not
-  decelerate (its growth over the second decade at least a quarter of that over the first: a
-  slow convergence shrinks it geometrically), and must not end next to a critical point
-  (``classify`` at the end not ``converged``); its loss must stay above the extrapolated limit
-  minus its error bar (a separate figure: a wrong error bar is not a wrong decision).
+  t = 1e5 (Rodas4 alone, rtol 1e-9) must keep |theta| growing over each decade and the loss
+  falling, must not decelerate (its growth over the second decade at least a quarter of that
+  over the first: a slow convergence shrinks it geometrically), and must not end next to a
+  critical point (``classify`` at the end not ``converged``); its loss must stay above the
+  extrapolated limit minus its error bar (a separate figure: a wrong error bar is not a wrong
+  decision).
 
 A decision that fails its check is counted as wrong.
 """
@@ -138,7 +139,7 @@ def _mp_newton(problem: Any, theta: Any, dps: int = 50) -> tuple[float, float, t
 
 
 def check_converged(problem: Any, member: Any) -> tuple[bool, str]:
-    """Newton at 50 digits lands on a critical point next to the limit (|grad L| < 1e-30, within
+    """Newton at 50 digits lands on a critical point next to the limit (|grad L| < 1e-18, within
     1e-3 relative, the distance the classifier promises), with the same count of negative
     eigenvalues; and the flow continued for 9 times its flow time (Rodas4) stays converged:
     within 1e-3 (relative) of the limit, with the same loss (to 1e-9 relative or 1e-10), |grad L|
@@ -149,7 +150,9 @@ def check_converged(problem: Any, member: Any) -> tuple[bool, str]:
     scale = max(1.0, float(np.linalg.norm(limit)))
     # within the distance the classifier promises (DIST_REL = 1e-3 relative: along directions that
     # float64 cannot tell from flat, |grad L| / lambda can be that far)
-    ok_newton = gn < 1e-30 * scale and dist <= 1e-3 * scale and neg == (out.index or 0)
+    # |grad L| far below what float64 resolves (about 1e-16 |H| |theta|): along flat directions of a
+    # non-isolated critical set the gradient left is second order in the distance to it
+    ok_newton = gn < 1e-18 * scale and dist <= 1e-3 * scale and neg == (out.index or 0)
     land = NpLandscape(problem)
     t_dec = float(member.decided_at)
     traj = member.trajectory
@@ -167,7 +170,7 @@ def check_converged(problem: Any, member: Any) -> tuple[bool, str]:
 
 def check_diverging(problem: Any, member: Any) -> tuple[bool, bool, str]:
     """The flow continued from the decision (Rodas4 alone, rtol 1e-9) for two decades of flow time
-    (to 100 t_dec, at least 1e5): |theta| must keep growing and the loss falling, the growth of
+    (to 100 t_dec, at least 1e5): |theta| must grow over each decade and the loss fall, the growth of
     |theta| over the second decade must be at least a quarter of that over the first (a flow that
     converges slowly decelerates: its growth per decade shrinks geometrically), and Newton's
     method from the end must find no critical point within 1e-3 (relative). Separately: the loss
@@ -188,7 +191,7 @@ def check_diverging(problem: Any, member: Any) -> tuple[bool, bool, str]:
     loss = np.array(ck.loss)
     if cont.status.value == "diverged":
         return True, True, f"continued: reached the divergence radius at t = {t_dec + cont.t:g}"
-    grows = bool(tn[-1] > tn[0] and np.all(np.diff(tn[len(tn) // 2:]) > 0))
+    grows = bool(tn[4] > tn[0] and tn[-1] > tn[4])      # over each decade (a transition may wiggle)
     falls = bool(loss[-1] < loss[0])
     first, second = tn[4] - tn[0], tn[-1] - tn[4]       # growth over the first and the second decade
     keeps = bool(first > 0 and second >= 0.25 * first)

@@ -996,7 +996,8 @@ def _diverging(ops: Any, late: _Late, sig: _Signature, stopped: str) -> Outcome:
         growth["velocity_exponent_halves"] = [sig.gamma_early, sig.gamma_late]
     est, err, note, fit = _loss_fit(ops, late, sig.n)
     crit = _criticality(late, sig.n)
-    lim = (f"; the loss tends to {_fmt(est)} +- {_fmt(err)} ({note})" if est is not None else f"; {note}")
+    lim = (f"; on the tail the loss extrapolates to {_fmt(est)} +- {_fmt(err)} ({note})" if est is not None
+           else f"; {note}")
     span = f"t = {_fmt(late.t[-sig.n])} .. {_fmt(late.t[-1])}"
     kappa = f" (like t^{sig.crit_slope:.3g})" if sig.crit_slope is not None else ""
     return Outcome(
@@ -1019,7 +1020,7 @@ def _diverged(ops: Any, trajectory: Trajectory, late: _Late, where: str) -> Outc
     fell = len(L) >= 2 and all(b <= a for a, b in pairwise(L))
     if fell and finite:
         est, err, note, fit = _loss_fit(ops, late, sig.n)
-        lim = (f"; the loss tends to {_fmt(est)} +- {_fmt(err)} ({note})" if est is not None
+        lim = (f"; on the tail the loss extrapolates to {_fmt(est)} +- {_fmt(err)} ({note})" if est is not None
                else f"; {note}")
         crit_note = ("and |theta||grad L| fell" if sig.crit_falls else
                      "but |theta||grad L| did not fall")
