@@ -161,9 +161,10 @@ class Instance:
     def param(self, name: str) -> Fraction:
         """A named parameter as an exact Fraction."""
         if name not in self.params:
+            example = {"step_size": "13/40", "batch": "4", "seed": "0"}.get(name, "1/2")
             raise InputError(f"params.{name}", None,
                              f"this instance has no {name!r} (it has {sorted(self.params) or 'none'}): give it in the "
-                             f"instance file as [instance] params = {{ {name} = \"13/40\" }} (an exact number)")
+                             f"instance file as [instance] params = {{ {name} = \"{example}\" }} (an exact number)")
         return Fraction(self.params[name])
 
     @property
