@@ -127,6 +127,59 @@ def bench_mp_flow(repeat: int) -> Result:
                   met, notes)
 
 
+DRIFT = """
+[network]
+widths = [1, 1, 1]
+activation = "tanh"
+[data]
+grid = { start = "-1", stop = "1", num = 5 }
+[target]
+expr = "x"
+"""
+
+
+def bench_mp_long_horizon(repeat: int) -> Result:
+    """The long-horizon flow (1-1-1 tanh fitting x on five points, theta0 = (1, 0, 1, 0)) at 30
+    digits to t1 = 1e5 with the default method (Taylor, handing over to Radau IIA where the flow
+    turns stiff; goal: under a minute). Peer: the Taylor method alone, timed to t = 2000 only
+    (its steps stay near 1 / rho: it would need about 10^5 of them to reach 1e5) and
+    extrapolated linearly in its steps. Checks: the result against the same method at 60 digits (the
+    digits that agree) and against float64 Rodas4 at rtol 1e-13."""
+    from verify import NpLandscape, solve_flow
+    from verify._mpflow import solve_flow_mp
+    from verify._trajectory import StepControl
+
+    p = parse_problem(DRIFT)
+    theta0 = ["1", "0", "1", "0"]
+    out: dict[str, Any] = {}
+
+    def ours() -> None:
+        out["m"] = solve_flow_mp(MpLandscape(p, dps=DPS), theta0, t1=100_000)
+
+    t_ours = median_time(ours, 1, warmup=0)
+    m = out["m"]
+    t0 = time.perf_counter()
+    taylor = solve_flow_mp(MpLandscape(p, dps=DPS), theta0, t1=2000, method="taylor")
+    t_taylor = time.perf_counter() - t0
+    ref = solve_flow_mp(MpLandscape(p, dps=2 * DPS), theta0, t1=100_000)
+    diff = max(abs(a - b) / (1 + abs(b)) for a, b in zip(m.theta, ref.theta))
+    digits = float(-mpmath.log10(diff)) if diff else float(2 * DPS)
+    rodas = solve_flow(NpLandscape(p), [1.0, 0.0, 1.0, 0.0], t1=1e5, solver="rodas4",
+                       control=StepControl(rtol=1e-13, atol=1e-15)).members[0]
+    f64 = max(abs(float(a) - b) for a, b in zip(m.theta, rodas.theta))
+    # the Taylor method alone: about 1 / rho per step; its steps near t = 2000 are extrapolated to 1e5
+    per_step = t_taylor / max(1, taylor.costs.steps)
+    t_peer = per_step * taylor.costs.steps * (100_000 / 2000)
+    return Result("mp_long_horizon", f"solve_flow_mp(dps={DPS}) to t1 = 1e5 (method auto: {m.extra['method']})",
+                  "the Taylor method alone (timed to t = 2000, extrapolated)", t_ours, t_peer, t_peer / t_ours,
+                  "ours <= 60 s, >= 25 digits against itself at 60 digits", t_ours <= 60 and digits >= 25,
+                  f"switch to Radau at t = {m.extra.get('radau_from', float('nan')):.4g}, {m.costs.steps} steps, "
+                  f"{m.costs.n_grad} gradients, {m.costs.n_hess} Hessians; {digits:.1f} digits agree with itself at "
+                  f"{2 * DPS} digits; max |theta - float64 Rodas4 (rtol 1e-13)| = {f64:.1e}; the Taylor method to "
+                  f"t = 2000: {taylor.costs.steps} steps in {t_taylor:.1f} s; ratio is peer/ours")
+
+
 BENCHMARKS: dict[str, Callable[[int], Result]] = {
     "mp_flow": bench_mp_flow,
+    "mp_long_horizon": bench_mp_long_horizon,
 }

@@ -196,6 +196,46 @@ def test_instance_bad_input() -> None:
         Instance.load("/nonexistent/file.toml")
 
 
+def test_a_problem_files_init_theta_is_the_start(tmp_path: Path) -> None:
+    # [init] theta is theta0 when [instance] has none; [instance] theta0 wins where both are given
+    inst = Instance.load(EXAMPLES / "tanh-1-2-1.toml")
+    assert inst.theta0 == parse_problem((EXAMPLES / "tanh-1-2-1.toml").read_text()).initial_exact(0)
+    assert inst.theta0 == (Fraction(1, 2), Fraction(-1), Fraction(0), Fraction(1, 4), Fraction(2), Fraction(1),
+                           Fraction(0))
+    own = tmp_path / "own.toml"
+    own.write_text((EXAMPLES / "tanh-1-2-1.toml").read_text() + '\n[instance]\ntheta0 = ["1", "0", "0", "0", "0", "0", '
+                   '"0"]\n')
+    assert Instance.load(own).theta0 == (Fraction(1),) + (Fraction(0),) * 6
+    # a seeded scheme gives no single start: theta0 stays None (claims then draw from the problem's init)
+    assert Instance.load(EXAMPLES / "tanh-ensemble.toml").theta0 is None
+
+
+def test_a_missing_parameter_says_how_to_give_it() -> None:
+    with pytest.raises(InputError, match=r"\[instance\] params = \{ step_size = \"13/40\" \}"):
+        Instance.load(EXAMPLES / "craciun-relu.toml").param("step_size")
+
+
+def test_network_problem_files_reach_the_judgement(tmp_path: Path) -> None:
+    # gd_periodic_orbits on a network problem file used to crash ('Problem' object has no attribute 'np');
+    # the paper's two-parameter ReLU network at eta = 13/40 has a stable 2-cycle
+    path = tmp_path / "craciun.toml"
+    path.write_text((EXAMPLES / "craciun-relu.toml").read_text() + '\n[instance]\nparams = { step_size = "13/40" }\n')
+    [claim] = load_claims("gd_periodic_orbits")
+    result = check(claim, profile="quick", instance=Instance.load(path), out_dir=tmp_path,
+                   record=tmp_path / "runs.jsonl")
+    assert result.verdict is Verdict.CONSISTENT, result.reason
+    orbits = result.evidence[0]["evidence"]["orbits"]
+    assert any(o["period"] == 2 and o["certified_stable"] and o["points"] for o in orbits)
+
+
+def test_problem_tiers_have_the_expression_interface() -> None:
+    prob = parse_problem(SMOOTH_ONLY)
+    theta = prob.initial_exact(0)
+    assert float(prob.np().loss([float(v) for v in theta])) == pytest.approx(float(prob.mp(25).loss(theta)),
+                                                                             rel=1e-13)
+    assert float(prob.exact().loss(theta)) == pytest.approx(float(prob.mp(25).loss(theta)), rel=1e-20)
+
+
 def test_check_rejects_what_is_not_a_claim() -> None:
     with pytest.raises(InputError) as info:
         check(object())  # type: ignore[arg-type]

@@ -127,3 +127,21 @@ def test_descent_json_and_errors(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["descent", str(EXAMPLES / "tanh-ensemble.toml"), "--optimizer", "sgd", "--step-size", "0.1",
                  "--steps", "10"]) == 2
     assert "--batch" in capsys.readouterr().err
+
+
+def test_descent_names_the_orbit_of_a_periodic_outcome(capsys: pytest.CaptureFixture[str]) -> None:
+    # the two-parameter ReLU example of Craciun-Ghoshdastidar at eta = 0.325: a stable 2-cycle on the diagonal
+    # with points (sqrt(1 + 3/k) +- sqrt(1 - 1/k)) / 2, k = 2 * 1.765 * 0.325
+    args = ["descent", str(EXAMPLES / "craciun-relu.toml"), "--step-size", "0.325", "--steps", "2000"]
+    assert main([*args, "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)["members"][0]["outcome"]
+    k = 2 * 1.765 * 0.325
+    p, q = ((1 + 3 / k) ** 0.5 + (1 - 1 / k) ** 0.5) / 2, ((1 + 3 / k) ** 0.5 - (1 - 1 / k) ** 0.5) / 2
+    assert out["kind"] == "periodic" and out["period"] == 2 and len(out["orbit"]) == 2
+    assert sorted(pt[0] for pt in out["orbit"]) == pytest.approx([q, p], rel=1e-9)
+    assert sorted(z["re"] for z in out["multipliers"]) == pytest.approx(sorted([3 - 2 * k, 9 - 2 * (1 + k) ** 2]),
+                                                                        rel=1e-7)
+    assert main(args) == 0
+    text = capsys.readouterr().out
+    assert "orbit of period 2 (stable)" in text
+    assert f"theta_0 = ({p:.10g}" in text or f"theta_0 = ({q:.10g}" in text

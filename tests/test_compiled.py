@@ -134,8 +134,10 @@ def test_stage_kernel_equals_the_numpy_stage_loop(solver) -> None:
     th = p.init.thetas(p.network)
     g = ref.grad(th)
     h = np.linspace(1e-3, 0.3, th.shape[0])
-    Kf, yf, lf, gf = solver._stages(fast, th, g, h)
-    Kr, yr, lr, gr = solver._stages(ref, th, g, h)
+    Kf, yf, lf, gf, sf = solver._stages(fast, th, g, h)
+    Kr, yr, lr, gr, sr = solver._stages(ref, th, g, h)
+    # Hairer's stiffness estimate h rho (a difference quotient: rounding matters only far below the boundary ~ 6)
+    np.testing.assert_allclose(sf, sr, rtol=1e-6, atol=1e-3)
     # rounding differences grow through the stages (coefficients up to about 30): relative to the largest entry
     scale = np.max(np.abs(Kr))
     np.testing.assert_allclose(Kf, Kr, rtol=1e-11, atol=1e-12 * scale)
@@ -217,3 +219,23 @@ def test_switches_and_bad_input() -> None:
             '[target]\nexpr = "x"\n[init]\ntheta = ["1", "0", "1", "0", "0", "0", "0"]\n')
     done = subprocess.run([sys.executable, "-c", code], input=text, capture_output=True, text=True, env=env, check=True)
     assert "refused: compiled" in done.stdout
+
+
+def test_auto_switching_inside_the_compiled_loop_matches_the_numpy_driver() -> None:
+    """solver="auto": on the compiled path Hairer's test runs inside the kernel's loop; the members
+    switch to Rodas4 as on the numpy path, and the states agree."""
+    from verify import load_problem, solve_flow
+
+    from .conftest import EXAMPLES
+
+    p = load_problem(EXAMPLES / "drift-1-1-1.toml")
+    th0 = np.array([float(v) for v in p.initial_exact(0)])
+    runs = {}
+    for compiled in (True, False):
+        land = NpLandscape(p, compiled=compiled)
+        runs[compiled] = solve_flow(land, th0, t1=1e4, control=StepControl(rtol=1e-9, atol=1e-11)).members[0]
+    fast, ref = runs[True], runs[False]
+    assert fast.extra["switches"] >= 1 and ref.extra["switches"] >= 1      # the drift turns stiff
+    assert fast.extra["last_solver"] == ref.extra["last_solver"] == "rodas4"
+    np.testing.assert_allclose(fast.theta, ref.theta, rtol=1e-6, atol=1e-9 * max(abs(v) for v in ref.theta))
+    assert abs(fast.loss - ref.loss) <= 1e-6 * abs(ref.loss)

@@ -11,11 +11,11 @@ import scipy.linalg
 
 from verify import InputError, parse_problem
 from verify._expr import ExprLandscape
-from verify._flow import Dop853, Dopri5, Rodas4, solve_flow
+from verify._flow import Auto, Dop853, Dopri5, Rodas4, solve_flow
 from verify._np import NpLandscape
 from verify._trajectory import Events, Status, StepControl, checkpoint_times
 
-SOLVERS = [Dopri5(), Dop853(), Rodas4()]
+SOLVERS = [Dopri5(), Dop853(), Rodas4(), Auto(), Auto(explicit=Dopri5(), to_stiff=5)]
 A = np.array([[3.0, 1.0, 0.0], [1.0, 2.0, 0.5], [0.0, 0.5, 1.0]])
 C = np.array([1.0, -2.0, 0.5])
 QUAD = ExprLandscape("(3*(a-1)**2 + 2*(a-1)*(b+2) + 2*(b+2)**2 + (b+2)*(c-1/2) + (c-1/2)**2)/2", ["a", "b", "c"])
@@ -135,3 +135,81 @@ def test_bad_input() -> None:
         solve_flow(land, np.zeros(4), t1=1.0)
     with pytest.raises(InputError, match="rtol"):
         StepControl(rtol=0.0)
+
+
+# a flow whose fast direction a stiffens it at first (Hessian eigenvalue 1 + 1000 e^(-c/5)) while c
+# runs like a clock (c' ~ 1) and b tracks sin c: stiff for t up to about 15, not stiff after that
+SWITCHING = ExprLandscape("(1 + 1000*exp(-c/5))*a**2/2 + (b - sin(c))**2/2 - c", ["a", "b", "c"])
+
+
+def test_auto_switches_to_rodas4_and_back() -> None:
+    land = SWITCHING.np()
+    th0 = np.array([1.0, 0.0, 0.0])
+    control = StepControl(rtol=1e-9, atol=1e-11)
+    auto = solve_flow(land, th0, t1=50.0, control=control).members[0]
+    assert auto.extra["switches"] == 2 and auto.extra["last_solver"] == "dop853" and auto.extra["stiff_steps"] > 10
+    ref = scipy.integrate.solve_ivp(lambda t, y: -land.grad(y), (0, 50), th0, method="DOP853", rtol=1e-13,
+                                    atol=1e-15).y[:, -1]
+    np.testing.assert_allclose(auto.theta, ref, rtol=1e-7, atol=1e-8)
+    # cheaper than the explicit pair alone (gradient evaluations, a Hessian counted as 2 d of them)
+    explicit = solve_flow(land, th0, t1=50.0, solver=Dop853(), control=control).members[0]
+    assert auto.costs.n_grad + 6 * auto.costs.n_hess < 0.8 * explicit.costs.n_grad, (auto.costs, explicit.costs)
+
+
+def test_auto_turns_stiff_on_a_slow_drift() -> None:
+    p = parse_problem("""
+[network]
+widths = [1, 1, 1]
+activation = "tanh"
+[data]
+grid = { start = "-1", stop = "1", num = 5 }
+[target]
+expr = "x"
+[init]
+theta = ["1", "0", "1", "0"]
+""")
+    land = NpLandscape(p)
+    th0 = p.init.thetas(p.network)
+    control = StepControl(rtol=1e-9, atol=1e-11)
+    auto = solve_flow(land, th0, t1=1e4, control=control).members[0]
+    stiff = solve_flow(land, th0, t1=1e4, solver="rodas4", control=control).members[0]
+    assert auto.extra["last_solver"] == "rodas4" and auto.extra["switches"] == 1
+    assert auto.costs.steps < 1.2 * stiff.costs.steps
+    np.testing.assert_allclose(auto.theta, stiff.theta, rtol=1e-6, atol=1e-9)
+
+
+def test_solver_names() -> None:
+    land = QUAD.np()
+    for name in ("auto", "dop853", "dopri5", "rodas4"):
+        res = solve_flow(land, np.zeros(3), t1=1.0, solver=name)
+        assert res.solver.startswith(name) and res.members[0].status is Status.T1_REACHED
+    with pytest.raises(InputError, match="to_stiff"):
+        Auto(to_stiff=0)
+    with pytest.raises(InputError, match="explicit"):
+        Auto(explicit=Rodas4())  # type: ignore[arg-type]
+
+
+def test_until_stops_members_at_a_checkpoint_and_max_seconds_at_once() -> None:
+    land = QUAD.np()
+    theta0 = np.array([[0.0, 0.0, 0.0], [3.0, -1.0, 2.0]])
+    seen: list[tuple[int, float]] = []
+
+    def until(e: int, traj) -> bool:
+        seen.append((e, traj.t))
+        assert traj.status is Status.STOPPED and traj.checkpoints.t[-1] == traj.t
+        return e == 1 and traj.t >= 1.0
+
+    times = [0.5, 1.0, 2.0, 4.0]
+    res = solve_flow(land, theta0, t1=4.0, checkpoints=times, until=until)
+    a, b = res.members
+    assert a.status is Status.T1_REACHED and list(a.checkpoints.t) == [0.0, *times]
+    assert b.status is Status.STOPPED and b.t == 1.0 and list(b.checkpoints.t) == [0.0, 0.5, 1.0]
+    np.testing.assert_allclose(b.theta, quad_exact(theta0[1], 1.0), rtol=1e-7, atol=1e-9)
+    assert (1, 2.0) not in seen and (0, 2.0) in seen and all(t < 4.0 for _, t in seen)
+    late = solve_flow(land, theta0, t1=4.0, max_seconds=1e-9).members
+    assert all(m.status is Status.OUT_OF_TIME and m.t < 4.0 for m in late)
+    for bad in ([2.0, 1.0], [0.0, 1.0], [5.0]):
+        with pytest.raises(InputError, match="checkpoints"):
+            solve_flow(land, theta0, t1=4.0, checkpoints=bad)
+    with pytest.raises(InputError, match="max_seconds"):
+        solve_flow(land, theta0, t1=4.0, max_seconds=0)

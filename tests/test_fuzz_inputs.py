@@ -344,7 +344,7 @@ def record_lines(draw: st.DrawFn) -> bytes:
         try:
             for key in path[:-1]:
                 node = node[key]
-            node[path[-1]] = draw(record_values)
+            node[path[-1]] = copy.deepcopy(draw(record_values))   # st.just shares one object: no cycles
         except (KeyError, IndexError, TypeError):
             pass
     text = _expand(json.dumps(rec))

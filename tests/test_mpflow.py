@@ -373,3 +373,28 @@ def test_not_a_landscape() -> None:
     with pytest.raises(InputError) as info:
         solve_flow_mp(object(), [1], t1=1)
     assert info.value.field == "landscape"
+
+
+@pytest.mark.parametrize("method", ["taylor", "gbs", "radau"])
+def test_until_and_checkpoint_times_in_the_mp_tier(method: str) -> None:
+    p = parse_problem("""
+[network]
+widths = [1, 2, 1]
+activation = "tanh"
+[data]
+points = [["-1"], ["0"], ["1"]]
+[target]
+expr = "x**2"
+""")
+    land = p.mp(20)
+    theta0 = ["1/2", "-1", "1/4", "0", "1", "-1/2", "0"]
+    full = solve_flow_mp(land, theta0, t1=4, checkpoints=["1/2", "1", "2", "4"], method=method)
+    assert [float(t) for t in full.checkpoints.t] == [0.0, 0.5, 1.0, 2.0, 4.0]
+    stopped = solve_flow_mp(land, theta0, t1=4, checkpoints=["1/2", "1", "2", "4"], method=method,
+                            until=lambda traj: traj.t >= 1)
+    assert stopped.status is Status.STOPPED and stopped.t == 1 and len(stopped.checkpoints.t) == 3
+    # the state where it stopped is the flow's state at t = 1 (the full run's checkpoint there)
+    assert abs(stopped.loss - full.checkpoints.loss[2]) < 1e-15
+    assert abs(stopped.theta_norm - full.checkpoints.theta_norm[2]) < 1e-15
+    late = solve_flow_mp(land, theta0, t1=4, method=method, max_seconds=1e-9)
+    assert late.status is Status.OUT_OF_TIME and late.t < 4

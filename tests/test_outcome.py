@@ -308,6 +308,16 @@ def test_paper_example_cycles_at_step_0325_and_converges_at_025() -> None:
     out = classify(PAPER.np(), descent(PAPER.np(), start, 0.325, 2000), kind="descent")
     assert out.kind == "periodic" and out.period == 2 and out.stable is True, out.reason
     assert all(abs(z) < 1 for z in out.multipliers)
+    # the orbit is named: the diagonal 2-cycle p, q = (sqrt(1 + 3/k) +- sqrt(1 - 1/k)) / 2, k = 2 C eta,
+    # with multipliers 9 - 2 (1 + k)^2 and 3 - 2 k (hand derivation, theorems/_stability_examples.py)
+    k = 2 * 1.765 * 0.325
+    p, q = (math.sqrt(1 + 3 / k) + math.sqrt(1 - 1 / k)) / 2, (math.sqrt(1 + 3 / k) - math.sqrt(1 - 1 / k)) / 2
+    assert sorted(pt[0] for pt in out.orbit) == pytest.approx([q, p], rel=1e-9)
+    assert all(pt[0] == pytest.approx(pt[1], rel=1e-9) for pt in out.orbit)
+    assert sorted(z.real for z in out.multipliers) == pytest.approx(sorted([9 - 2 * (1 + k) ** 2, 3 - 2 * k]),
+                                                                    rel=1e-7)
+    assert f"{p:.6g}"[:6] in out.reason and f"{q:.6g}"[:6] in out.reason
+    assert out.to_json()["orbit"] == [list(pt) for pt in out.orbit]
     out = classify(PAPER.np(), descent(PAPER.np(), start, 0.25, 2000), kind="descent")
     assert out.kind == "converged" and out.point_kind == "minimum", out.reason
     a, b = out.limit
@@ -407,3 +417,62 @@ def test_arguments_are_validated() -> None:
         classify(QUAD.np(), traj)
     with pytest.raises(InputError, match="kind"):
         Outcome("finished", "no")
+
+
+# ---------------------------------------------------------------------------------------
+# decided on the tail
+# ---------------------------------------------------------------------------------------
+
+def test_a_transient_dip_of_theta_does_not_prevent_the_decision() -> None:
+    # from w0 = -3 the logistic datum's |w| first falls to 0 (a dip of |theta| lasting to t ~ 20),
+    # then grows like ln t: the tail (the last decade) decides
+    traj = flow(LOGISTIC.np(), [-3.0], 1e6, control=TIGHT, checkpoints=64)
+    tn = np.array(traj.checkpoints.theta_norm)
+    assert np.any(np.diff(tn) < 0)
+    out = classify(LOGISTIC.np(), traj)
+    assert out.kind == "diverging", out.reason
+    assert "on its tail" in out.reason and out.growth["t_first"] >= 1e5 * 0.99
+
+
+@pytest.mark.parametrize("t1", [30.0, 100.0, 300.0, 1000.0, 3000.0])
+def test_an_approach_to_a_far_minimum_is_never_called_diverging(t1: float) -> None:
+    # L = (w - 10)^2 / 200: w = 10 - 10 e^(-t/100) from 0; |theta| grows, the loss and |theta||grad L|
+    # fall on the way, yet the flow converges: whatever the horizon, never "diverging"
+    land = ExprLandscape("(w - 10)**2/200", ["w"]).np()
+    out = classify(land, flow(land, [0.0], t1, control=TIGHT))
+    assert out.kind != "diverging", out.reason
+    if t1 >= 3000:
+        assert out.kind == "converged" and out.limit[0] == pytest.approx(10.0, abs=1e-10)
+
+
+@pytest.mark.parametrize(("model", "loss", "limit", "rate"), [
+    ("power", lambda t: 0.1 + 3.0 * t ** -0.7, 0.1, 0.7),
+    ("exponential", lambda t: 0.3 + 2.0 * np.exp(-t / 500.0), 0.3, 1 / 500.0),
+])
+def test_the_loss_fit_finds_the_law_the_limit_and_an_honest_error_bar(model, loss, limit, rate) -> None:
+    from verify._outcome import _late, _loss_fit, _NpOps
+    from verify._trajectory import Checkpoints, Costs, Trajectory
+
+    t = np.geomspace(100.0, 1000.0, 9)
+    L = loss(t)
+    ck = Checkpoints(tuple(t), tuple(L), tuple(1 + np.log(t)), tuple(np.full(9, 1e-3)))
+    traj = Trajectory(Status.T1_REACHED, "", t[-1], L[-1], 1 + np.log(t[-1]), 1e-3, (0.0,), ck, Costs())
+    ops = _NpOps(LOGISTIC.np())
+    est, err, note, fit = _loss_fit(ops, _late(ops, traj))
+    assert fit["model"] == model and fit["rate"] == pytest.approx(rate, rel=1e-3), fit
+    # the error bar: at least 10% of the distance extrapolated, and here not much more
+    assert abs(est - limit) <= err <= 0.11 * (L[-1] - limit), (est, err)
+    assert model in note or "t^" in note or "e^" in note
+
+
+def test_a_slow_approach_with_a_finite_path_is_not_called_diverging() -> None:
+    # L = (w - 3)^8 from w = 2: w = 3 - (1 + 48 t)^(-1/6), so |theta| grows like R - c t^(-1/6): gamma = -1/6
+    # lies in the growth window, the loss and |theta||grad L| fall; but |grad L| = |w'| ~ t^(-7/6): the path
+    # left is finite, and the flow converges to the degenerate minimum w = 3
+    land = ExprLandscape("(w - 3)**8", ["w"]).np()
+    traj = flow(land, [2.0], 1e6, control=TIGHT)
+    w = traj.theta[0]
+    assert w == pytest.approx(3 - (1 + 48 * 1e6) ** (-1 / 6), rel=1e-6)
+    out = classify(land, traj)
+    assert out.kind != "diverging", out.reason
+    assert "path left" in out.reason or out.kind == "converged", out.reason

@@ -23,7 +23,8 @@ from ._descent import GD, SGD, Adam, Cycle, DescentResult, find_cycle, run_desce
 from ._errors import InputError
 from ._exact import ExactLandscape
 from ._expr import ExprLandscape
-from ._flow import Dop853, Dopri5, FlowResult, Rodas4, solve_flow
+from ._flow import SOLVERS, Auto, Dop853, Dopri5, FlowResult, Rodas4, solve_flow
+from ._follow import Budget, FollowedFlow, FollowResult, follow_flow
 from ._landscape import LandscapePoint, evaluate, landscape
 from ._mp import MpLandscape
 from ._mpflow import solve_flow_mp
@@ -78,6 +79,11 @@ __all__ = [
     "GD",
     "SGD",
     "Adam",
+    "Auto",
+    "Budget",
+    "FollowedFlow",
+    "FollowResult",
+    "follow_flow",
     "Certificate",
     "Checkpoints",
     "Costs",
@@ -93,6 +99,7 @@ __all__ = [
     "FlowResult",
     "Outcome",
     "Rodas4",
+    "SOLVERS",
     "Status",
     "StepControl",
     "Tier",

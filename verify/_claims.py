@@ -197,7 +197,10 @@ class Instance:
     def param(self, name: str) -> Fraction:
         """A named parameter as an exact Fraction."""
         if name not in self.params:
-            raise InputError(f"params.{name}", None, f"this instance has no {name!r}; it has {sorted(self.params)}")
+            example = {"step_size": "13/40", "batch": "4", "seed": "0"}.get(name, "1/2")
+            raise InputError(f"params.{name}", None,
+                             f"this instance has no {name!r} (it has {sorted(self.params) or 'none'}): give it in the "
+                             f"instance file as [instance] params = {{ {name} = \"{example}\" }} (an exact number)")
         return Fraction(self.params[name])
 
     @property
@@ -271,6 +274,9 @@ class Instance:
         theta0 = inst.get("theta0")
         if theta0 is not None and (not isinstance(theta0, list)):
             raise InputError("instance.theta0", theta0, "give a list of exact numbers such as [\"1/2\", \"-1\"]")
+        init = doc.get("init")
+        if theta0 is None and isinstance(init, dict) and "theta" in init and hasattr(source, "initial_exact"):
+            theta0 = list(source.initial_exact(0))   # a problem file's [init] theta is the start
         params = inst.get("params", {})
         if not isinstance(params, dict):
             raise InputError("instance.params", params, "give a table such as { step_size = \"1/10\" }")

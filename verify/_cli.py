@@ -77,15 +77,29 @@ def _parser() -> argparse.ArgumentParser:
                     "point, with its Hessian inertia), diverging (|theta| growing while the loss settles), or "
                     "undecided (with the reason).",
         formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog="solvers (np tier): dop853 (default, explicit 8th order), dopri5, rodas4 (stiff: exact Hessian;\n"
-               "for long horizons and slow drifts). The mp tier follows one member at a time at --dps digits.")
+        epilog="solvers (np tier): auto (default: each member starts with dop853 and switches to rodas4 where\n"
+               "its steps are limited by stability, and back), dop853 (explicit 8th order), dopri5, rodas4 (stiff:\n"
+               "exact Hessian; for long horizons and slow drifts). The mp tier follows one member at a time at --dps\n"
+               "digits (the Taylor method or extrapolation, handing over to Radau IIA with the exact Hessian where\n"
+               "the flow turns stiff).\n\n"
+               "--until-decided: classified at t = 10, 100, 1000, ...; decided: converged to a strict minimum, or\n"
+               "to another critical point on two classifications; diverging on three consecutive decades. --budget\n"
+               "is the wall time of the command (the mp tier splits it among the members); --t1 the flow-time\n"
+               "budget.")
     fl.add_argument("file", metavar="FILE", help="problem file (TOML)")
-    fl.add_argument("--t1", type=float, default=100.0, help="flow-time horizon (default 100)")
+    fl.add_argument("--t1", type=float, default=None,
+                    help="flow-time horizon (default 100; with --until-decided the flow-time budget, default 1e12)")
+    fl.add_argument("--until-decided", action="store_true",
+                    help="follow each flow in log-time segments, classifying after each decade of flow time, until "
+                         "its outcome is decided (converged, diverging) or a budget is spent")
+    fl.add_argument("--budget", type=float, default=60.0, metavar="SECONDS",
+                    help="with --until-decided: wall seconds for the whole command (default 60)")
     fl.add_argument("--rtol", type=float, default=None, help="relative tolerance (np default 1e-8; mp 10^-dps)")
     fl.add_argument("--atol", type=float, default=None, help="absolute tolerance (np default rtol/100)")
     fl.add_argument("--tier", choices=("np", "mp"), default="np", help="np (float64 ensembles) or mp")
     fl.add_argument("--dps", type=int, default=30, help="digits of the mp tier (default 30)")
-    fl.add_argument("--solver", choices=("dop853", "dopri5", "rodas4"), default="dop853", help="np-tier solver")
+    fl.add_argument("--solver", choices=("auto", "dop853", "dopri5", "rodas4"), default="auto",
+                    help="np-tier solver (default auto)")
     fl.add_argument("--ensemble", type=int, default=None, help="members to draw (overrides the problem's init)")
     fl.add_argument("--checkpoints", type=int, default=32, help="log-spaced checkpoints (default 32)")
     fl.add_argument("--json", action="store_true", help="print {\"members\": [...]} as JSON")
@@ -304,7 +318,18 @@ def _member_table(members: Sequence[Any], outcomes: Sequence[Any], time_label: s
     undecided = [(i, o) for i, o in enumerate(outcomes) if o is not None and o.kind == "undecided"]
     for i, o in undecided[:5]:
         lines.append(f"  member {i}: {o.reason}")
+    periodic = [(i, o) for i, o in enumerate(outcomes) if o is not None and o.kind == "periodic" and o.orbit]
+    for i, o in periodic[:5]:
+        lines.append(f"  member {i}: orbit of period {o.period} ({'stable' if o.stable else 'unstable'}), "
+                     f"multipliers " + ", ".join(_complex(z) for z in o.multipliers or ()))
+        for k, point in enumerate(o.orbit[:8]):
+            lines.append(f"    theta_{k} = (" + ", ".join(f"{float(v):.10g}" for v in point) + ")")
     return "\n".join(lines)
+
+
+def _complex(z: Any) -> str:
+    z = complex(z)
+    return f"{z.real:.6g}" if z.imag == 0 else f"{z.real:.6g}{z.imag:+.6g}j"
 
 
 def _emit(args: argparse.Namespace, members: Sequence[Any], outcomes: Sequence[Any], extra: dict[str, Any],
@@ -331,18 +356,21 @@ def _cmd_flow(args: argparse.Namespace) -> int:
     from ._trajectory import StepControl
 
     problem = _with_ensemble(load_problem(args.file), args.ensemble)
+    if args.until_decided:
+        return _cmd_follow(args, problem)
+    args.t1 = 100.0 if args.t1 is None else args.t1
     if not args.t1 > 0:
         raise InputError("--t1", args.t1, "must be a positive flow time")
     bar = ProgressBar(f"flow {problem.name}")
     land: Any
     if args.tier == "np":
-        from ._flow import Dop853, Dopri5, Rodas4, solve_flow
+        from ._flow import _solver_from, solve_flow
         from ._np import NpLandscape
 
         rtol = 1e-8 if args.rtol is None else args.rtol
         atol = rtol * 1e-2 if args.atol is None else args.atol
         land = NpLandscape(problem)
-        solver = {"dop853": Dop853(), "dopri5": Dopri5(), "rodas4": Rodas4()}[args.solver]
+        solver = _solver_from(args.solver)
         res = solve_flow(land, problem.init.thetas(problem.network), t1=args.t1, solver=solver,
                          control=StepControl(rtol=rtol, atol=atol), checkpoints=args.checkpoints, progress=bar)
         members = list(res.members)
@@ -367,6 +395,72 @@ def _cmd_flow(args: argparse.Namespace) -> int:
     title = (f"gradient flow of {problem.name} ({problem.network.describe()}), {len(members)} member(s), "
              f"t1 = {args.t1:g}, tier {args.tier}")
     return _emit(args, members, outcomes, extra, title, "t")
+
+
+def _cmd_follow(args: argparse.Namespace, problem: Any) -> int:
+    """``verify flow --until-decided``: follow_flow on every member."""
+    from ._follow import Budget, follow_flow
+    from ._progress import ProgressBar
+    from ._trajectory import StepControl
+
+    t_max = 1e12 if args.t1 is None else args.t1
+    if not t_max > 0:
+        raise InputError("--t1", args.t1, "must be a positive flow time")
+    if not args.budget > 0:
+        raise InputError("--budget", args.budget, "must be a positive number of seconds")
+    bar = ProgressBar(f"flow {problem.name} until decided")
+    land: Any
+    if args.tier == "np":
+        from ._flow import _solver_from
+        from ._np import NpLandscape
+
+        rtol = 1e-8 if args.rtol is None else args.rtol
+        atol = rtol * 1e-2 if args.atol is None else args.atol
+        land = NpLandscape(problem)
+        res = follow_flow(land, problem.init.thetas(problem.network), budget=Budget(seconds=args.budget, t_max=t_max),
+                          solver=_solver_from(args.solver), control=StepControl(rtol=rtol, atol=atol), progress=bar)
+        followed = list(res.members)
+        extra: dict[str, Any] = {"tier": "np", "dps": None, "solver": res.extra["solver"], "rtol": rtol, "atol": atol}
+    else:
+        from ._mp import MpLandscape
+
+        land = MpLandscape(problem, dps=args.dps)
+        exact = problem.init.exact_members(problem.network)
+        followed = []
+        for k, theta0 in enumerate(exact):
+            def report(frac: float, k: int = k) -> None:
+                bar((k + frac) / len(exact))
+
+            one = follow_flow(land, theta0, budget=Budget(seconds=args.budget / len(exact), t_max=t_max),
+                              dps_rtol=args.rtol, progress=report)
+            followed.extend(one.members)
+        extra = {"tier": "mp", "dps": args.dps, "solver": "mp", "rtol": args.rtol}
+    bar.close()
+    extra.update(until_decided=True, budget={"seconds": args.budget, "t_max": t_max},
+                 decided=sum(f.decided for f in followed))
+    members = [f.trajectory for f in followed]
+    outcomes = [f.outcome for f in followed]
+    title = (f"gradient flow of {problem.name} ({problem.network.describe()}), {len(members)} member(s), followed "
+             f"until decided (budget {args.budget:g} s, t <= {t_max:g}), tier {args.tier}: "
+             f"{extra['decided']} decided")
+    if args.json:
+        rows = []
+        for f in followed:
+            row = _member_json(f.trajectory, f.outcome)
+            row.update(decided=f.decided, decided_at=None if f.decided_at is None else float(f.decided_at),
+                       why_stopped=f.why_stopped, segments=[dict(seg) for seg in f.segments])
+            rows.append(row)
+        if args.plot:
+            from ._plot import plot_trajectories
+
+            plot_trajectories(members, args.plot, title=title, xlabel="flow time t")
+        print(json.dumps({**extra, "members": rows}, indent=1))
+        return 0
+    code = _emit(args, members, outcomes, extra, title, "t")
+    for i, f in enumerate(followed):
+        when = f"decided at t = {float(f.decided_at):.4g}" if f.decided else f"not decided ({f.why_stopped})"
+        print(f"  member {i}: {when}")
+    return code
 
 
 def _cmd_descent(args: argparse.Namespace) -> int:

@@ -188,9 +188,11 @@ class CompiledNet:
     def explicit_advance(self, a_coef: Array, b_coef: Array, e_coef: Array, dop853: bool, exponent: float,
                          idx: Array, theta: Array, grad: Array, loss: Array, t: Array, h: Array, target: Array,
                          steps: Array, rejected: Array, n_grad: Array, control: tuple[float, ...],
-                         events: tuple[float, float, float], max_attempts: int) -> Array:
+                         events: tuple[float, float, float], max_attempts: int, stiff: tuple[Any, ...] | None = None
+                         ) -> Array:
         """Adaptive steps of an explicit pair for members ``idx`` until each lands on ``target``
-        (arrays updated in place); the outcome per member (``verify._compiled_nb.explicit_advance``)."""
+        (arrays updated in place); the outcome per member (``verify._compiled_nb.explicit_advance``).
+        ``stiff`` = (count, calm, needed, (boundary, horizon, ahead_steps)) turns the stiffness test on."""
         outcome = np.empty(idx.size, dtype=np.int64)
         d = self.n_params
         S = a_coef.shape[0]
@@ -200,5 +202,14 @@ class CompiledNet:
                    h, target, steps, rejected, n_grad, outcome, np.ascontiguousarray(a_coef, dtype=np.float64),
                    np.ascontiguousarray(b_coef, dtype=np.float64), np.ascontiguousarray(e_coef, dtype=np.float64),
                    bool(dop853), float(exponent), np.asarray(control, dtype=np.float64),
-                   np.asarray(events, dtype=np.float64), int(max_attempts), w, wo, bo, act, oa, x, y, wts, block)
+                   np.asarray(events, dtype=np.float64), int(max_attempts), w, wo, bo, act, oa, x, y, wts, block,
+                   *self._stiff_args(stiff, theta.shape[0]))
         return outcome
+
+    @staticmethod
+    def _stiff_args(stiff: tuple[Any, ...] | None, E: int) -> tuple[Array, Array, Array, Array]:
+        if stiff is None:
+            zeros = np.zeros(E, dtype=np.int64)
+            return zeros, zeros.copy(), zeros.copy(), np.zeros(3)
+        count, calm, needed, params = stiff
+        return count, calm, np.ascontiguousarray(needed, dtype=np.int64), np.asarray(params, dtype=np.float64)

@@ -619,6 +619,7 @@ ADV_STOPPED = 1       # an accepted step met an event (the caller's check_events
 ADV_BUDGET = 2        # steps + rejected reached max_steps
 ADV_UNDERFLOW = 3     # the step size fell below what float64 resolves at t
 ADV_PAUSED = 4        # used its attempts for this call (the caller calls again)
+ADV_STIFF = 5         # Hairer's stiffness test asks for the stiff solver (solver="auto")
 
 
 @_jit()
@@ -626,7 +627,8 @@ def explicit_advance(kind: tuple[int, ...], idx: Array, theta: Array, grad: Arra
                      target: Array, steps: Array, rejected: Array, n_grad: Array, outcome: Array, a_coef: Array,
                      b_coef: Array, e_coef: Array, dop853: bool, exponent: float, control: Array, events: Array,
                      max_attempts: int, widths: Array, w_off: Array, b_off: Array, tag: tuple[int, ...],
-                     out_act: bool, x: Array, y: Array, wts: Array, block: int) -> None:
+                     out_act: bool, x: Array, y: Array, wts: Array, block: int, stiff_count: Array,
+                     stiff_calm: Array, stiff_needed: Array, stiff_params: Array) -> None:
     """Adaptive steps of an explicit pair for the members ``idx`` until each lands on its target.
 
     The same step-size control and error norms as ``verify._flow.solve_flow`` with ``Dopri5``
@@ -639,7 +641,15 @@ def explicit_advance(kind: tuple[int, ...], idx: Array, theta: Array, grad: Arra
     when steps + rejected reaches max_steps or the step underflows, or after ``max_attempts``
     attempts in this call (``ADV_PAUSED``). theta, grad, loss, t, h and the counters of those
     members are updated in place; ``target[i]`` and ``outcome[i]`` belong to member idx[i].
+
+    Stiffness (``solver="auto"``, as ``verify._flow._Switching``): where ``stiff_needed[e] > 0``,
+    every accepted step applies Hairer's test h |f(y_new) - f(Y_s)| / |y_new - Y_s| >
+    ``stiff_params[0]`` (the pair's stability boundary); a stiff verdict adds one to
+    ``stiff_count[e]``, six calm steps in a row reset it; when it reaches ``stiff_needed[e]`` and at
+    least ``stiff_params[2]`` steps of this size remain before ``stiff_params[1]`` (the horizon),
+    the member stops with ``ADV_STIFF`` for the caller to hand it to the stiff solver.
     """
+    boundary, horizon, ahead_steps = stiff_params[0], stiff_params[1], stiff_params[2]
     rtol, atol, safety, min_factor, max_factor = control[0], control[1], control[2], control[3], control[4]
     max_steps = control[5]
     gtol, radius, loss_below = events[0], events[1], events[2]
@@ -750,8 +760,31 @@ def explicit_advance(kind: tuple[int, ...], idx: Array, theta: Array, grad: Arra
                     gn += gB[p, i] * gB[p, i]
                     finite = finite and math.isfinite(yB[p, i]) and math.isfinite(gB[p, i])
                 event = (not finite) or math.sqrt(tn) >= radius or math.sqrt(gn) <= gtol or lossB[i] <= loss_below
+                to_stiff = False
+                if stiff_needed[e] > 0 and not event:
+                    num = 0.0
+                    den = 0.0
+                    for p in range(d):
+                        ys = 0.0
+                        for q in range(S - 1):
+                            ys += a_coef[S - 1, q] * KB[q, p, i]
+                        dk = KB[S, p, i] - KB[S - 1, p, i]
+                        dy = yB[p, i] - (thB[p, i] + hi * ys)
+                        num += dk * dk
+                        den += dy * dy
+                    hr = abs(hi) * math.sqrt(num / den) if den > 0.0 else 0.0
+                    if not math.isfinite(hr) or hr > boundary:
+                        stiff_count[e] += 1
+                        stiff_calm[e] = 0
+                    else:
+                        stiff_calm[e] += 1
+                        if stiff_calm[e] >= 6:
+                            stiff_count[e] = 0
+                    to_stiff = stiff_count[e] >= stiff_needed[e] and horizon - t[e] >= ahead_steps * h[e]
                 if event:
                     outcome[pos[b0 + i]] = ADV_STOPPED
+                elif to_stiff:
+                    outcome[pos[b0 + i]] = ADV_STIFF
                 elif landed:
                     outcome[pos[b0 + i]] = ADV_LANDED
                 else:

@@ -1,7 +1,8 @@
 r"""Gradient flow at high precision: theta' = -grad L(theta) integrated at ``dps`` digits.
 
-One driver (``solve_flow_mp``) joins the landscape (the vector field), a
-Gragg-Bulirsch-Stoer extrapolation step with Hairer's ODEX order and step-size control,
+One driver (``solve_flow_mp``) joins the landscape (the vector field), an integrator (the
+Taylor method of ``verify._taylor``, the Gragg-Bulirsch-Stoer extrapolation below, or, once the
+flow turns stiff, the Radau IIA method of ``verify._radau``: see ``solve_flow_mp(method=...)``),
 the stopping events of :class:`verify._trajectory.Events` (located in time to the
 tolerance), and checkpoints hit exactly. Every number is an ``mpf`` of the landscape's own
 context; global mpmath precision is never read or changed.
@@ -67,6 +68,7 @@ Springer 1993, II.9 (ODEX).
 
 from __future__ import annotations
 
+import functools
 import math
 import time
 from fractions import Fraction
@@ -78,14 +80,24 @@ from mpmath import libmp
 
 from ._errors import InputError
 from ._numbers import to_fraction
-from ._trajectory import MESSAGES, Checkpoints, Costs, Events, Status, Trajectory, check_checkpoints, checkpoint_times
+from ._trajectory import (
+    MAX_CHECKPOINTS,
+    MESSAGES,
+    Checkpoints,
+    Costs,
+    Events,
+    Status,
+    Trajectory,
+    check_checkpoints,
+    checkpoint_times,
+)
 
 __all__ = ["solve_flow_mp", "METHODS"]
 
 Mpf = Any   # an mpf of the landscape's context (mpmath has no type stubs)
 Vec = list[Any]
 
-METHODS = ("auto", "gbs", "taylor")
+METHODS = ("auto", "gbs", "taylor", "radau")
 """Accepted values of ``method``: ``taylor`` (Taylor series through the network, for an
 ``MpLandscape`` with point data and an activation of ``verify._taylor.SUPPORTED``), ``gbs``
 (Gragg-Bulirsch-Stoer extrapolation, for any landscape), ``auto`` (``taylor`` where it applies,
@@ -163,15 +175,40 @@ def _max_rows(ctx: Any, dps: int) -> int:
 class _Monitor:
     """The checkpoint times, the record of states, the stopping events, and the result."""
 
-    def __init__(self, ctx: Any, t_end: Mpf, events: Events, n_checkpoints: int) -> None:
+    def __init__(self, ctx: Any, t_end: Mpf, events: Events, n_checkpoints: int | Sequence[Any],
+                 until: Callable[[Trajectory], bool] | None = None, deadline: float | None = None,
+                 dps: int | None = None) -> None:
         self.ctx = ctx
         self.radius = ctx.mpf(events.radius)
         self.gtol = ctx.mpf(events.gtol)
         self.loss_below = None if events.loss_below is None else ctx.mpf(events.loss_below)
         # checkpoint times as exact binary numbers; the last is t1 itself
-        times = [ctx.mpf(float(s)) for s in checkpoint_times(0.0, float(t_end), n_checkpoints)]
+        if isinstance(n_checkpoints, int):
+            times = [ctx.mpf(float(s)) for s in checkpoint_times(0.0, float(t_end), n_checkpoints)]
+        else:
+            times = [_exact_mpf(ctx, s, "checkpoints") for s in n_checkpoints]
         self.times = [s for s in times if 0 < s < t_end * (1 - ctx.ldexp(ctx.one, -40))] + [t_end]
         self.rec: dict[str, list[Mpf]] = {"t": [], "loss": [], "theta_norm": [], "grad_norm": []}
+        self.until = until
+        self.deadline = deadline
+        self.dps = dps
+
+    def out_of_time(self) -> bool:
+        """The wall-time budget is spent."""
+        return self.deadline is not None and time.perf_counter() > self.deadline
+
+    def stop_here(self, t: Mpf, loss: Mpf, y_norm: Mpf, g_norm: Mpf, theta: Callable[[], Vec], costs: Costs,
+                  extra: dict[str, Any]) -> bool:
+        """The caller's ``until`` test on the trajectory so far (at a checkpoint just recorded)."""
+        if self.until is None:
+            return False
+        rec = self.rec
+        traj = Trajectory(status=Status.STOPPED, message="running", t=t, loss=loss, theta_norm=y_norm,
+                          grad_norm=g_norm, theta=tuple(theta()),
+                          checkpoints=Checkpoints(*(tuple(rec[key]) for key in ("t", "loss", "theta_norm",
+                                                                                "grad_norm"))),
+                          costs=costs, tier="mp", dps=self.dps, extra=dict(extra))
+        return bool(self.until(traj))
 
     def norm(self, v: Vec) -> Mpf:
         return self.ctx.sqrt(self.ctx.fdot(v, v))
@@ -217,7 +254,7 @@ class _Monitor:
                extra: dict[str, Any], g_norm: Mpf | None = None) -> Trajectory:
         ctx, rec = self.ctx, self.rec
         message = MESSAGES[status]
-        if status in (Status.MAX_STEPS, Status.STEP_UNDERFLOW):
+        if status in (Status.MAX_STEPS, Status.STEP_UNDERFLOW, Status.OUT_OF_TIME, Status.STOPPED):
             message += (f" ({costs.steps} accepted, {costs.rejected} rejected steps, reached t = {ctx.nstr(t, 8)} "
                         f"of {ctx.nstr(t_end, 8)})")
         elif status is not Status.T1_REACHED:
@@ -271,6 +308,52 @@ def _earliest_crossing(ctx: Any, before: dict[Status, Mpf], after: dict[Status, 
             best_s = b
             best = (event, b, payload)
     return best
+
+
+# ---------------------------------------------------------------------------------------
+# Stiffness: when an explicit method hands the flow over to the Radau method
+# ---------------------------------------------------------------------------------------
+
+STIFF_HRHO = 4.0
+"""An explicit step h with h rho >= STIFF_HRHO (rho the largest Hessian eigenvalue) is limited by the
+stiff direction rather than by the flow's own motion..."""
+SLOW_FLOW = 1000.0
+"""...when also t >= SLOW_FLOW h: the steps are tiny against the flow time already covered (a slow
+flow, whose time scale grows with t, is then followed at steps fixed by rho)."""
+STIFF_CHECK_EVERY = 20
+"""The largest Hessian eigenvalue is computed every this many accepted steps."""
+
+
+class _StiffnessProbe:
+    """Decides, every ``STIFF_CHECK_EVERY`` accepted explicit steps, whether the flow has turned stiff."""
+
+    def __init__(self, landscape: Any) -> None:
+        self.hessian = getattr(landscape, "hessian", None)
+        self.count = 0
+        self.n_hess = 0
+        self.rho: float | None = None
+
+    def stiff(self, t: Mpf, h: Mpf, theta: Callable[[], Vec]) -> bool:
+        if self.hessian is None:
+            return False
+        self.count += 1
+        if self.count % STIFF_CHECK_EVERY or not t >= SLOW_FLOW * h:
+            return False
+        H = self.hessian(theta())
+        self.n_hess += 1
+        try:
+            Hf = np.array([[float(v) for v in row] for row in H], dtype=np.float64)
+            self.rho = float(np.max(np.linalg.eigvalsh(0.5 * (Hf + Hf.T))))
+        except (ValueError, OverflowError, np.linalg.LinAlgError):
+            return False
+        return bool(float(h) * self.rho >= STIFF_HRHO)
+
+
+class _Handover:
+    """An explicit method stopped where the flow turned stiff: the state and the work so far."""
+
+    def __init__(self, t: Mpf, y: Vec, h: Mpf, costs: Costs, extra: dict[str, Any]) -> None:
+        self.t, self.y, self.h, self.costs, self.extra = t, y, h, costs, extra
 
 
 # ---------------------------------------------------------------------------------------
@@ -354,6 +437,8 @@ class _GBS:
         self.eps = ctx.ldexp(ctx.one, 1 - ctx.prec)
         self.max_order = 0
         self.event_searches = 0
+
+    name = "gbs"
 
     # -- one step ---------------------------------------------------------------------------
 
@@ -472,10 +557,10 @@ class _GBS:
 
     # -- the loop ---------------------------------------------------------------------------
 
-    def run(self, y: Vec, t_end: Mpf, events: Events, n_checkpoints: int, max_steps: int,
-            progress: Callable[[float, float], None] | None, t_start: float) -> Trajectory:
+    def run(self, y: Vec, t_end: Mpf, mon: _Monitor, max_steps: int,
+            progress: Callable[[float, float], None] | None, t_start: float,
+            probe: _StiffnessProbe | None = None) -> Trajectory | _Handover:
         ctx, tab, field, km = self.ctx, self.tab, self.field, self.rows
-        mon = _Monitor(ctx, t_end, events, n_checkpoints)
         times, rec, record = mon.times, mon.rec, mon.record
         finite, event_values, triggered = mon.finite, mon.event_values, mon.triggered
 
@@ -499,6 +584,9 @@ class _GBS:
         while status is None:
             if steps + rejected >= max_steps:
                 status = Status.MAX_STEPS
+                break
+            if mon.out_of_time():
+                status = Status.OUT_OF_TIME
                 break
             if H <= 16 * self.eps * max(ctx.one, abs(t)):
                 status = Status.STEP_UNDERFLOW
@@ -551,11 +639,21 @@ class _GBS:
                 t, y, g, loss, status = self._locate(t_old, y_old, g_old, loss_old, kc, t, y, g, loss,
                                                      event_values, status)
                 lands = lands and t == target
+            if status is None and t < t_end and probe is not None and probe.stiff(t, h_try, functools.partial(list, y)):
+                if lands:
+                    record(t, loss, y, g)
+                return _Handover(t, y, H, Costs(steps=steps, rejected=rejected, n_grad=field.n_grad,
+                                                n_hess=probe.n_hess),
+                                 {"method": "gbs", "max_order": self.max_order, "rho_at_switch": probe.rho})
             if lands:
                 record(t, loss, y, g)
                 ck += 1
                 if ck == len(times) and status is None:
                     status = Status.T1_REACHED
+                elif status is None and mon.stop_here(
+                        t, loss, rec["theta_norm"][-1], rec["grad_norm"][-1], functools.partial(list, y),
+                        Costs(steps=steps, rejected=rejected, n_grad=field.n_grad), {"method": self.name}):
+                    status = Status.STOPPED
             if progress is not None and time.perf_counter() - last_report > PROGRESS_EVERY:
                 progress(float(t), float(t_end))
                 last_report = time.perf_counter()
@@ -565,7 +663,7 @@ class _GBS:
             progress(float(t), float(t_end))
         return mon.result(status, t, t_end, loss, y, g, Costs(steps=steps, rejected=rejected, n_grad=field.n_grad,
                                                                n_hess=0), self.dps,
-                          {"method": "gbs", "max_order": self.max_order, "max_rows": km,
+                          {"method": self.name, "max_order": self.max_order, "max_rows": km,
                            "event_searches": self.event_searches, "wall_s": time.perf_counter() - t_start})
 
     # -- event location ---------------------------------------------------------------------
@@ -671,6 +769,9 @@ class _Taylor:
         theta, grad, resid = self.jet.dense(J, sigma)
         return theta, self._state(theta, grad, resid)
 
+    def _theta_mpf(self, theta: Any) -> Vec:
+        return [self.jet.to_mpf(v) for v in theta]
+
     def _origin(self, J: Any) -> tuple[Mpf, Mpf, Mpf]:
         jet = self.jet
         S = J.S
@@ -747,11 +848,11 @@ class _Taylor:
 
     # -- the loop ---------------------------------------------------------------------------
 
-    def run(self, y: Vec, t_end: Mpf, events: Events, n_checkpoints: int, max_steps: int,
-            progress: Callable[[float, float], None] | None, t_start: float) -> Trajectory:
+    def run(self, y: Vec, t_end: Mpf, mon: _Monitor, max_steps: int,
+            progress: Callable[[float, float], None] | None, t_start: float,
+            probe: _StiffnessProbe | None = None) -> Trajectory | _Handover:
         ctx, jet, K = self.ctx, self.jet, self.K
         P = jet.P
-        mon = _Monitor(ctx, t_end, events, n_checkpoints)
         times, rec = mon.times, mon.rec
         theta = [jet.fixed(v) for v in y]
         # first float64 order: where 2^-FLOAT_EPS_BITS times the term of order k of a step
@@ -769,6 +870,9 @@ class _Taylor:
         while status is None:
             if steps + rejected >= max_steps:
                 status = Status.MAX_STEPS
+                break
+            if mon.out_of_time():
+                status = Status.OUT_OF_TIME
                 break
             sigma, ok, k_next = self._control(J, theta)
             if not ok:
@@ -810,8 +914,21 @@ class _Taylor:
                                                                   g_new, mon, status)
             while ck < len(times) and times[ck] <= t_stop:
                 tc = times[ck]
-                mon.record_n(tc, *(stop if tc == t_stop else self._at(J, jet.fixed((tc - t) / H_mpf))[1]))
+                if tc == t_stop:
+                    th_c, st_c = theta_new, stop
+                else:
+                    th_c, st_c = self._at(J, jet.fixed((tc - t) / H_mpf))
+                mon.record_n(tc, *st_c)
                 ck += 1
+                if status is None and ck < len(times) and mon.stop_here(
+                        tc, *st_c, functools.partial(self._theta_mpf, th_c),
+                        Costs(steps=steps, rejected=rejected, n_grad=self.n_grad), {"method": "taylor"}):
+                    # stopped by the caller at this checkpoint: it is the final state
+                    status = Status.STOPPED
+                    t_stop, stop = tc, st_c
+                    y_new = [jet.to_mpf(v) for v in th_c] if (tc != t_new or y_new is None) else y_new
+                    g_new = None if tc != t_new else g_new
+                    break
             t, state = t_stop, stop
             final, g_final = y_new, g_new
             if status is None:
@@ -819,6 +936,11 @@ class _Taylor:
                     status = Status.T1_REACHED
                 else:
                     theta, J = theta_new, J_new
+                    if probe is not None and probe.stiff(t, h, functools.partial(self._theta_mpf, theta)):
+                        return _Handover(t, self._theta_mpf(theta), h,
+                                         Costs(steps=steps, rejected=rejected, n_grad=self.n_grad, n_hess=probe.n_hess),
+                                         {"method": "taylor", "max_order": K + 1, "expansions": self.expansions,
+                                          "rho_at_switch": probe.rho})
             if progress is not None and time.perf_counter() - last_report > PROGRESS_EVERY:
                 progress(float(t), float(t_end))
                 last_report = time.perf_counter()
@@ -870,8 +992,10 @@ class _Taylor:
 
 def solve_flow_mp(landscape: Any, theta0: Sequence[Any], *, t1: Any, rtol: Any = None,
                   events: Events = Events(),  # noqa: B008 - a frozen dataclass: an immutable default
-                  checkpoints: int = 32, max_steps: int = 100_000, method: str = "auto",
-                  progress: Callable[[float, float], None] | None = None) -> Trajectory:
+                  checkpoints: int | Sequence[Any] = 32, max_steps: int = 100_000, method: str = "auto",
+                  progress: Callable[[float, float], None] | None = None,
+                  until: Callable[[Trajectory], bool] | None = None, max_seconds: float | None = None
+                  ) -> Trajectory:
     r"""Follow the gradient flow theta' = -grad L(theta) from theta0 to flow time t1 at high precision.
 
     Parameters
@@ -899,18 +1023,32 @@ def solve_flow_mp(landscape: Any, theta0: Sequence[Any], *, t1: Any, rtol: Any =
         value stopped being finite) or ``loss_below`` (L <= loss_below). A crossing inside
         a step is located in time to about rtol max(1, t); the state returned is the first
         one found at or just past it. An event that holds at theta0 stops at t = 0.
-    checkpoints : int, keyword-only
+    checkpoints : int or sequence of numbers, keyword-only
         Number of log-spaced checkpoint times in (0, t1] (``checkpoint_times``, rounded to
-        the working precision; the last is t1 exactly). Steps are shortened to land on them.
-        The initial state (t = 0) and the final state are recorded too.
+        the working precision; the last is t1 exactly), or the times themselves (increasing,
+        in (0, t1], read exactly like t1). The initial state (t = 0) and the final state are
+        recorded too.
     max_steps : int, keyword-only
         Step budget (accepted plus rejected steps); status ``max_steps`` when it runs out.
     method : str, keyword-only
-        ``"auto"`` or ``"gbs"``: Gragg-Bulirsch-Stoer extrapolation of the modified
-        midpoint rule (harmonic sequence n_j = 2j) with ODEX order and step-size control;
-        see the module docstring.
+        ``"taylor"``: the Taylor method (``verify._taylor``; networks on point data with
+        tanh, logistic, softplus, swish, identity or square). ``"gbs"``:
+        Gragg-Bulirsch-Stoer extrapolation of the modified midpoint rule (harmonic sequence
+        n_j = 2j) with ODEX order and step-size control, for any landscape; see the module
+        docstring. ``"radau"``: Radau IIA collocation with the exact Hessian
+        (``verify._radau``), for stiff flows. ``"auto"`` (default): ``taylor`` where it
+        applies, else ``gbs``, and from the point where the flow turns stiff (every 20
+        steps: h rho >= 4 for the largest Hessian eigenvalue rho, and t >= 1000 h) the
+        ``radau`` method to the end (``extra["method"]`` then reads e.g. ``taylor+radau``
+        and ``extra["radau_from"]`` gives the flow time of the switch).
     progress : callable(t_now, t1) or None, keyword-only
         Called with two floats at most about every 0.5 s of wall time, and once at the end.
+    until : callable(trajectory) -> bool, keyword-only
+        Called at each checkpoint before t1 with the trajectory so far (status
+        ``stopped`` as a placeholder); True stops the flow there, status ``stopped``
+        (``follow_flow`` stops a flow once its outcome is decided).
+    max_seconds : float or None, keyword-only
+        Wall-time budget: the flow stops with status ``out_of_time`` when it is spent.
 
     Returns
     -------
@@ -920,7 +1058,9 @@ def solve_flow_mp(landscape: Any, theta0: Sequence[Any], *, t1: Any, rtol: Any =
         ``costs.n_grad`` counts gradient evaluations (including those of an event
         search), ``costs.steps`` accepted and ``costs.rejected`` rejected steps;
         ``extra`` holds ``method``, ``max_order`` (the highest order used), ``max_rows``,
-        ``event_searches`` (trial steps spent locating an event) and ``wall_s``.
+        ``event_searches`` (trial steps spent locating an event) and ``wall_s``; after a switch
+        to the Radau method also ``radau_from``, ``rho_at_switch``, ``stages`` and
+        ``newton_iterations``; ``costs.n_hess`` counts Hessians.
 
     Raises
     ------
@@ -961,7 +1101,16 @@ def solve_flow_mp(landscape: Any, theta0: Sequence[Any], *, t1: Any, rtol: Any =
     ctx, dps, d = _check_landscape(landscape)
     if not isinstance(events, Events):
         raise InputError("events", events, "give verify Events(gtol=..., radius=..., loss_below=...)")
-    check_checkpoints(checkpoints)
+    if isinstance(checkpoints, int) and not isinstance(checkpoints, bool):
+        check_checkpoints(checkpoints)
+    elif not isinstance(checkpoints, (list, tuple)) or len(checkpoints) > MAX_CHECKPOINTS:
+        raise InputError("checkpoints", checkpoints, f"give an integer from 1 to {MAX_CHECKPOINTS}, e.g. 32, or a "
+                                                     f"list of at most {MAX_CHECKPOINTS} times")
+    if until is not None and not callable(until):
+        raise InputError("until", until, "give a function until(trajectory) -> bool, or None")
+    if max_seconds is not None and (isinstance(max_seconds, bool) or not isinstance(max_seconds, (int, float))
+                                    or not max_seconds > 0):
+        raise InputError("max_seconds", max_seconds, "must be a positive number of seconds, or None")
     if isinstance(max_steps, bool) or not isinstance(max_steps, int) or max_steps < 1:
         raise InputError("max_steps", max_steps, "must be a positive integer, e.g. 100000")
     if method not in METHODS:
@@ -990,12 +1139,34 @@ def solve_flow_mp(landscape: Any, theta0: Sequence[Any], *, t1: Any, rtol: Any =
     if count != d:
         raise InputError("theta0", f"{count} values", f"give exactly {d} values (the landscape has {d} parameters)")
     y = [_exact_mpf(ctx, v, f"theta0[{i}]") for i, v in enumerate(theta0)]
+    mon = _Monitor(ctx, t_end, events, checkpoints, until=until,
+                   deadline=None if max_seconds is None else t_start + float(max_seconds), dps=dps)
+    if not isinstance(checkpoints, int):
+        bad = [s for s in mon.times if not 0 < s <= t_end]
+        if len(mon.times) < 1 or bad or any(b <= a for a, b in zip(mon.times, mon.times[1:])):
+            raise InputError("checkpoints", f"{len(checkpoints)} times", "give increasing times in (0, t1]")
+    if method == "radau":
+        from ._radau import Radau
+
+        return Radau(ctx, dps, tol, landscape).run(y, t_end, mon, max_steps, progress, t_start)
+    probe = _StiffnessProbe(landscape) if method == "auto" else None
+    out: Trajectory | _Handover
+    reason: str | None = None
     if method != "gbs":
         from ._taylor import taylor_support
 
         reason = taylor_support(landscape)
         if reason is None:
-            return _Taylor(ctx, dps, tol, landscape).run(y, t_end, events, checkpoints, max_steps, progress, t_start)
-        if method == "taylor":
+            out = _Taylor(ctx, dps, tol, landscape).run(y, t_end, mon, max_steps, progress, t_start, probe)
+        elif method == "taylor":
             raise InputError("method", method, f"the Taylor method does not apply: {reason}; use \"gbs\" or \"auto\"")
-    return _GBS(ctx, dps, tol, landscape).run(y, t_end, events, checkpoints, max_steps, progress, t_start)
+    if method == "gbs" or (method == "auto" and reason is not None):
+        out = _GBS(ctx, dps, tol, landscape).run(y, t_end, mon, max_steps, progress, t_start, probe)
+    if isinstance(out, Trajectory):
+        return out
+    # the flow turned stiff: the Radau method takes it from here (explicit steps would stay near 1 / rho)
+    from ._radau import Radau
+
+    left = max(1, max_steps - out.costs.steps - out.costs.rejected)
+    return Radau(ctx, dps, tol, landscape).run(out.y, t_end, mon, left, progress, t_start, t0=out.t, h0=4 * out.h,
+                                               costs=out.costs, extra=out.extra)

@@ -51,26 +51,38 @@ converged
 diverging
     The trajectory stopped ``diverged`` (|theta| reached the divergence radius or a value
     overflowed); or, at the horizon (or stopped ``stationary`` at a point Newton does not
-    confirm), the last ``GROWTH_WINDOW`` checkpoints (at least ``MIN_WINDOW``) show the growth
-    signature: |theta| strictly increasing, the loss strictly decreasing (above its rounding
-    level), |theta| |grad L| decreasing, and the growth past its initial ballistic phase:
-    the exponent gamma of d|theta| / d(ln t) ~ t^gamma lies in ``GROWTH_EXPONENT`` =
-    [-0.25, 0.75] (log growth has gamma = 0, growth like t^p has gamma = p; a gradient flow
-    with |theta| |grad L| -> 0 grows like o(t^(1/2)); a flow that has barely started moves
-    linearly, gamma = 1; convergence like t^-q has gamma = -q), unless the run also meets
-    the rule for ``converged`` (then: ``undecided``, conflicting evidence; a gradient below
-    Newton's tolerance at a state where |theta| has not settled does not count, as along a
-    flat escape direction the gradient is tiny, not zero). Reported: ``growth``, least-squares
-    fits over the later half of the checkpoints of |theta| = a + b ln t (linear in ln t) and
+    confirm), its *tail* shows the growth signature. The tail is the checkpoints of the last
+    decade of flow time (t >= t_end / ``TAIL_SPAN``), at least ``TAIL_POINTS`` of them where
+    recorded (the signature needs ``MIN_WINDOW``), so that a transient before it (a dip of
+    |theta|, a plateau left behind) does not count. The signature: |theta| strictly
+    increasing, the loss strictly decreasing (above its rounding level), |theta| |grad L|
+    falling (a negative least-squares slope of its logarithm against ln t, and lower at the end
+    than at the start of the tail), and the growth past its initial ballistic phase: the
+    exponent gamma of d|theta| / d(ln t) ~ t^gamma lies in ``GROWTH_EXPONENT`` = [-0.25, 0.75]
+    (log growth has gamma = 0, growth like t^p has gamma = p; a gradient flow with
+    |theta| |grad L| -> 0 grows like o(t^(1/2)); a flow that has barely started moves
+    linearly, gamma = 1; convergence like t^-q has gamma = -q), on the whole tail and on its
+    second half, with the two halves within ``GAMMA_DRIFT`` of each other (an exponential
+    approach to a far critical point sweeps gamma from 1 to large negative values within a
+    decade). It is not ``diverging`` when the run also meets the rule for ``converged``
+    (``undecided``, conflicting evidence; a gradient below Newton's tolerance at a state where
+    |theta| has not settled does not count, as along a flat escape direction the gradient is
+    tiny, not zero), when Newton's method from the final state reaches a critical point and
+    lowers |grad L| below ``NEWTON_GAIN`` times its value there (the flow may be settling), or
+    when |grad L| falls faster than t^-(1 + ``PATH_MARGIN``) on the tail: as |theta'| =
+    |grad L| along a gradient flow, the path left is then finite and the flow converges (a log
+    growth has |grad L| ~ 1/t, a growth like t^p has |grad L| ~ t^(p - 1)). Reported:
+    ``growth``, least-squares fits over the tail of |theta| = a + b ln t (linear in ln t) and
     |theta| = c t^p (linear in ln |theta| against ln t), their RMS residuals in |theta| and
-    which is smaller; ``loss_limit``, L_inf of L(t) = L_inf + C t^(-alpha) solved exactly
-    through each triple of consecutive late checkpoints (the estimate of the latest triple),
-    with ``loss_limit_error`` the largest deviation of the other triples' estimates from it
-    (None, with the reason saying why, when the loss decays slower than any power);
-    ``criticality``, |theta| |grad L| at the late checkpoints.
+    which is smaller, and gamma on the tail and its halves; ``loss_fit`` (see ``_loss_fit``),
+    the loss's approach fitted by L_inf + C t^-alpha and by L_inf + C e^(-lambda t), the
+    better of the two with ``loss_limit`` = L_inf and ``loss_limit_error`` its error bar (None,
+    with the reason saying why, when the loss decays slower than any power);
+    ``criticality``, |theta| |grad L| on the tail, and ``criticality_exponent`` its slope.
 periodic
     ``kind="descent"``: ``find_cycle`` on ``trajectory.extra["last"]`` at
-    ``extra["step_size"]`` finds an orbit of period >= 2: its multipliers and stability.
+    ``extra["step_size"]`` finds an orbit of period >= 2: its refined points (``orbit``),
+    its multipliers and stability.
 undecided
     Anything else: ``max_steps`` and ``step_underflow`` runs, horizons too short to show
     either signature, precision exhausted (|theta| still grows while the loss has stopped
@@ -107,15 +119,29 @@ POINT_KINDS = ("minimum", "saddle", "maximum", "degenerate")
 DIST_REL = 1e-3
 #: Newton iterations at most
 NEWTON_MAX_ITER = 60
-#: late checkpoints examined for the growth signature (at most / at least)
-GROWTH_WINDOW = 8
+#: the tail: the checkpoints with t >= t_end / TAIL_SPAN (the last decade), at least TAIL_POINTS of them
+#: (where recorded); the signature needs at least MIN_WINDOW
+TAIL_SPAN = 10.0
+TAIL_POINTS = 6
 MIN_WINDOW = 4
 #: the exponent gamma of d|theta|/d(ln t) ~ t^gamma that counts as growth past the initial phase
 GROWTH_EXPONENT = (-0.25, 0.75)
+#: gamma on the first and on the second half of the tail may differ by at most this much
+GAMMA_DRIFT = 0.5
 #: checkpoints over which |theta| must have settled at the horizon
 SETTLE_WINDOW = 3
-#: late checkpoints used for the extrapolation of the loss
-LOSS_WINDOW = 8
+#: the loss fit is not trusted below this power-law rate (slower than any power: no limit)
+MIN_RATE = 0.02
+#: the error bar of an extrapolated limit is at least this fraction of the distance extrapolated
+EXTRAPOLATION_TRUST = 0.1
+#: the loss is fitted on the tail, or on the last LOSS_POINTS checkpoints where the tail has fewer
+LOSS_POINTS = 8
+#: the error bar of the loss limit covers this many times the drift of the estimate across windows
+DRIFT_FACTOR = 4.0
+#: a tail on which |grad L| ~ t^-p with p > 1 + PATH_MARGIN has a finite path left: it is not diverging
+PATH_MARGIN = 0.1
+#: a diverging tail conflicts with a Newton limit that lowers |grad L| below this fraction of its value
+NEWTON_GAIN = 1e-3
 #: at most this many flat eigenvectors are probed for a lower loss
 MAX_PROBES = 16
 
@@ -156,6 +182,19 @@ class Outcome:
         periodic: eigenvalues of the monodromy DG(theta_{k-1}) ... DG(theta_0).
     stable : bool or None
         periodic: linear stability of the orbit.
+    loss_fit : dict or None
+        diverging: the loss's approach to its limit fitted on the tail, L = L_inf + C t^-alpha
+        (``power``) or L_inf + C e^(-lambda t) (``exponential``), the model with the smaller
+        residual: ``model``, ``limit``, ``error`` (leave-one-out spread), ``rate``,
+        ``rms_residual`` and the other model's figures (``alternative``).
+    criticality_exponent : float or None
+        diverging: kappa of |theta| |grad L| ~ t^kappa on the tail (negative: falling).
+    orbit : tuple or None
+        periodic: the refined points theta_0, ..., theta_{k-1} of the cycle.
+    escape_radius : optional
+        Reserved for the certified tier: a radius R such that L(theta(t)) < l(R), a
+        certified lower bound of L on the ball |theta| <= R, so the flow has left that ball
+        for good. None where not computed.
     """
 
     kind: Literal["converged", "diverging", "periodic", "undecided"]
@@ -174,6 +213,10 @@ class Outcome:
     period: int | None = None
     multipliers: tuple | None = None
     stable: bool | None = None
+    loss_fit: dict | None = None
+    criticality_exponent: float | None = None
+    orbit: tuple | None = None
+    escape_radius: Any = None
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -492,22 +535,63 @@ def _lstsq_line(x: np.ndarray, y: np.ndarray) -> tuple[float, float, np.ndarray]
 
 @dataclass(frozen=True)
 class _Signature:
-    growing: bool          # |theta| strictly increasing over the window
+    growing: bool          # |theta| strictly increasing over the tail
     loss_falls: bool       # loss strictly decreasing above its rounding level
     loss_flat: bool        # some loss differences at the rounding level
-    crit_falls: bool       # |theta||grad L| non-increasing, and lower at the end
-    gamma: float | None    # exponent of d|theta|/d ln t ~ t^gamma
-    n: int
+    crit_falls: bool       # |theta||grad L| falling: negative trend and lower at the end
+    gamma: float | None    # exponent of d|theta|/d ln t ~ t^gamma over the tail
+    n: int                 # checkpoints in the tail
+    gamma_early: float | None = None  # gamma on the first half of the tail
+    gamma_late: float | None = None   # and on the second half
+    crit_slope: float | None = None   # kappa of |theta||grad L| ~ t^kappa
+    grad_slope: float | None = None   # -p of |grad L| ~ t^-p
+
+    @property
+    def settled_growth(self) -> bool:
+        """gamma in GROWTH_EXPONENT, also on the second half, and not drifting across the tail."""
+        lo, hi = GROWTH_EXPONENT
+        if self.gamma is None or not lo <= self.gamma <= hi:
+            return False
+        if self.gamma_late is None or self.gamma_early is None:
+            return True
+        return lo <= self.gamma_late <= hi and abs(self.gamma_late - self.gamma_early) <= GAMMA_DRIFT
+
+    @property
+    def finite_length(self) -> bool:
+        """|grad L| ~ t^-p with p > 1 + PATH_MARGIN on the tail: for a gradient flow |theta'| =
+        |grad L|, so the path left, int_t^inf |grad L|, is finite and the flow converges."""
+        return self.grad_slope is not None and self.grad_slope < -(1 + PATH_MARGIN)
 
     @property
     def diverging(self) -> bool:
-        lo, hi = GROWTH_EXPONENT
         return (self.n >= MIN_WINDOW and self.growing and self.loss_falls and self.crit_falls
-                and self.gamma is not None and lo <= self.gamma <= hi)
+                and self.settled_growth and not self.finite_length)
+
+
+def _tail_size(late: _Late) -> int:
+    """Checkpoints in the tail: those with t >= t_end / TAIL_SPAN, at least TAIL_POINTS (if recorded)."""
+    if not late.t:
+        return 0
+    t_end = late.t[-1]
+    n = sum(1 for s in late.t if s * TAIL_SPAN >= t_end)
+    return min(len(late.t), max(n, TAIL_POINTS))
+
+
+def _velocity_exponent(ops: Any, t: Sequence[Any], tn: Sequence[Any]) -> float | None:
+    """gamma of D = d|theta| / d ln t ~ t^gamma: least squares of ln D against ln t over the
+    consecutive differences (None when some difference is not positive)."""
+    if len(t) < 3:
+        return None
+    D = [float((b - a) / ops.log(tb / ta)) for a, b, ta, tb in zip(tn, tn[1:], t, t[1:])]
+    tm = [0.5 * float(ops.log(ta) + ops.log(tb)) for ta, tb in pairwise(t)]
+    if not all(v > 0 and math.isfinite(v) for v in D):
+        return None
+    _, gamma, _ = _lstsq_line(np.array(tm), np.log(np.array(D)))
+    return gamma
 
 
 def _signature(ops: Any, late: _Late) -> _Signature:
-    n = min(GROWTH_WINDOW, len(late.t))
+    n = _tail_size(late)
     if n < 2:
         return _Signature(False, False, False, False, None, n)
     t, L, tn, gn = (late.t[-n:], late.loss[-n:], late.theta_norm[-n:], late.grad_norm[-n:])
@@ -516,20 +600,30 @@ def _signature(ops: Any, late: _Late) -> _Signature:
     loss_falls = all(a - b > lv for a, b, lv in zip(L, L[1:], level))
     loss_flat = any(abs(a - b) <= lv for a, b, lv in zip(L, L[1:], level))
     crit = [a * b for a, b in zip(tn, gn)]
-    crit_falls = all(b <= a for a, b in pairwise(crit)) and crit[-1] < crit[0]
-    gamma = None
+    crit_slope = None
+    if all(c > 0 for c in crit):
+        _, crit_slope, _ = _lstsq_line(np.array([float(ops.log(s)) for s in t]),
+                                       np.array([float(ops.log(c)) for c in crit]))
+    crit_falls = crit_slope is not None and crit_slope < 0 and crit[-1] < crit[0]
+    grad_slope = None
+    if all(g > 0 for g in gn):
+        _, grad_slope, _ = _lstsq_line(np.array([float(ops.log(s)) for s in t]),
+                                       np.array([float(ops.log(g)) for g in gn]))
+    gamma = gamma_early = gamma_late = None
     if growing and n >= 3:
-        # D_k = d|theta| / d ln t between consecutive checkpoints, against the geometric mid-time
-        D = [float((b - a) / ops.log(tb / ta)) for a, b, ta, tb in zip(tn, tn[1:], t, t[1:])]
-        tm = [0.5 * float(ops.log(ta) + ops.log(tb)) for ta, tb in pairwise(t)]
-        if all(v > 0 and math.isfinite(v) for v in D):
-            _, gamma, _ = _lstsq_line(np.array(tm), np.log(np.array(D)))
-    return _Signature(growing, loss_falls, loss_flat, crit_falls, gamma, n)
+        gamma = _velocity_exponent(ops, t, tn)
+        if n >= 6:
+            half = n // 2
+            gamma_early = _velocity_exponent(ops, t[:half + 1], tn[:half + 1])
+            gamma_late = _velocity_exponent(ops, t[half:], tn[half:])
+    return _Signature(growing, loss_falls, loss_flat, crit_falls, gamma, n, gamma_early, gamma_late, crit_slope,
+                      grad_slope)
 
 
-def _growth_fits(ops: Any, late: _Late) -> dict | None:
-    """Fits of |theta| ~ a + b ln t and |theta| ~ c t^p over the later half of the checkpoints."""
-    m = max(3, len(late.t) // 2)
+def _growth_fits(ops: Any, late: _Late, n: int | None = None) -> dict | None:
+    """Fits of |theta| ~ a + b ln t and |theta| ~ c t^p over the tail (n checkpoints)."""
+    m = _tail_size(late) if n is None else n
+    m = max(3, m)
     if len(late.t) < 3:
         return None
     t, tn = late.t[-m:], late.theta_norm[-m:]
@@ -547,82 +641,122 @@ def _growth_fits(ops: Any, late: _Late) -> dict | None:
     rms_log = float(np.sqrt(np.mean(r_log ** 2)))
     rms_pow = float(np.sqrt(np.mean(r_pow ** 2)))
     return {
-        "t_first": float(t[0]), "t_last": float(t[-1]), "n_points": m,
+        "t_first": float(t[0]), "t_last": float(t[-1]), "n_points": len(t),
         "log": {"a": float(ref) + a, "b": b, "rms_residual": rms_log},
         "power": {"c": float(ref) * math.exp(lc), "p": p, "rms_residual": rms_pow},
         "better": "log" if rms_log <= rms_pow else "power",
     }
 
 
-def _three_point(t: Sequence[float], d: Sequence[float]) -> float | None:
-    """L_inf - L_3 of L = L_inf + C t^-alpha through (t_i, L_i), i = 1, 2, 3, alpha > 0.
+def _fit_limit(x_of: Any, t: np.ndarray, d: np.ndarray, rates: np.ndarray) -> tuple[float, float, float, float]:
+    """min over the rate r of the RMS residual of d ~ a + C x_of(t, r) (linear least squares in a, C):
+    (rms, r, a, C), refined by golden-section search around the best grid rate."""
+    def fit(r: float) -> tuple[float, float, float]:
+        with np.errstate(all="ignore"):
+            x = x_of(t, r)
+        if not np.all(np.isfinite(x)):
+            return math.inf, math.nan, math.nan
+        A = np.stack([np.ones_like(x), x], axis=1)
+        sol, *_ = np.linalg.lstsq(A, d, rcond=None)
+        res = d - A @ sol
+        return float(np.sqrt(np.mean(res * res))), float(sol[0]), float(sol[1])
 
-    ``d`` = (L_1 - L_3, L_2 - L_3, 0) as floats; None when no alpha > 0 fits (the increments
-    do not shrink fast enough, i.e. slower than any power, or the loss is not monotone).
+    vals = [fit(float(r))[0] for r in rates]
+    k = int(np.argmin(vals))
+    lo, hi = float(rates[max(k - 1, 0)]), float(rates[min(k + 1, len(rates) - 1)])
+    g = (math.sqrt(5) - 1) / 2
+    a, b = math.log(lo), math.log(hi)
+    for _ in range(60):
+        c1, c2 = b - g * (b - a), a + g * (b - a)
+        if fit(math.exp(c1))[0] <= fit(math.exp(c2))[0]:
+            b = c2
+        else:
+            a = c1
+    r = math.exp(0.5 * (a + b))
+    rms, a0, c0 = fit(r)
+    if vals[k] < rms:
+        r = float(rates[k])
+        rms, a0, c0 = fit(r)
+    return rms, r, a0, c0
+
+
+def _loss_fit(ops: Any, late: _Late, n: int | None = None) -> tuple[Any, Any, str, dict | None]:
+    """(limit, error bar, note, fit) of the loss on the tail: L = L_inf + C t^-alpha or L_inf + C e^(-lambda t).
+
+    Each model is fitted by least squares over the tail (linear in L_inf and C for a fixed
+    rate, the rate by a grid and a golden-section search); the model with the smaller RMS
+    residual is reported. The error bar is the largest of: the RMS residual, the change of
+    L_inf when one checkpoint is left out, and ``DRIFT_FACTOR`` times its change when the
+    window loses its first or its last two checkpoints (a limit estimated from a window that
+    moves along a flow whose approach is not exactly one power or exponential drifts; if the
+    neglected correction decays by a factor r per two checkpoints, the bias left is about
+    r / (1 - r) times that drift: 4 covers r <= 0.8, e.g. corrections t^-a with a >= 0.4 at 8
+    checkpoints per decade; slower, logarithmic corrections are not covered), and at least
+    ``EXTRAPOLATION_TRUST`` = 10% of the distance from the last loss to the limit (an
+    extrapolation is not trusted beyond that) and the rounding level of the loss. The values
+    enter as offsets from the last loss, computed in the tier's precision.
     """
-    d1, d2 = d[0] - d[1], d[1] - d[2]
-    if not (d1 > 0 and d2 > 0):
-        return None
-    l2, l3 = math.log(t[1] / t[0]), math.log(t[2] / t[0])
-    q = d1 / d2
-
-    def f(alpha: float) -> float:
-        # log of (1 - s2) / (s2 - s3), s_i = (t_i / t_1)^-alpha, computed without cancellation
-        num = -math.expm1(-alpha * l2)
-        den = math.exp(-alpha * l2) * -math.expm1(-alpha * (l3 - l2))
-        return math.log(num) - math.log(den) - math.log(q)
-
-    lo, hi = 1e-9, 1.0
-    try:
-        if f(lo) >= 0:
-            return None
-        while f(hi) < 0:
-            hi *= 2
-            if hi > 1e3:
-                return None
-        for _ in range(200):
-            mid = 0.5 * (lo + hi)
-            if f(mid) < 0:
-                lo = mid
-            else:
-                hi = mid
-            if hi - lo <= 1e-15 * hi:
-                break
-    except (OverflowError, ValueError, ZeroDivisionError):
-        return None
-    alpha = 0.5 * (lo + hi)
-    s2 = math.exp(-alpha * l2)
-    s3 = math.exp(-alpha * l3)
-    C = d1 / (1 - s2)          # C t_1^-alpha, from L_1 - L_2 = C (1 - s2)
-    return -C * s3             # L_inf - L_3 = -C s3
-
-
-def _loss_limit(ops: Any, late: _Late) -> tuple[Any, Any, str]:
-    """(estimate, error bar, note) of lim L from triples of consecutive late checkpoints."""
-    m = min(LOSS_WINDOW, len(late.t))
-    if m < 3:
-        return None, None, "too few checkpoints to extrapolate the loss"
-    t = [float(s) for s in late.t[-m:]]
+    m = _tail_size(late) if n is None else n
+    m = min(len(late.t), max(m, LOSS_POINTS))
+    if m < 4:
+        return None, None, "too few checkpoints to fit the loss", None
+    t = np.array([float(s) for s in late.t[-m:]])
     Ls = late.loss[-m:]
-    ests = []
-    for i in range(m - 2):
-        base = Ls[i + 2]
-        d = [float(Ls[i] - base), float(Ls[i + 1] - base), 0.0]
-        off = _three_point(t[i:i + 3], d)
-        if off is not None and math.isfinite(off):
-            ests.append(base + off)   # in the tier's numbers
-    if not ests:
-        return None, None, (f"the loss decays slower than any power of t over the late checkpoints: "
-                            f"no extrapolation (lim L <= {_fmt(Ls[-1])})")
-    best = ests[-1]
-    if len(ests) == 1:
-        err = abs(Ls[-1] - best)
-        return best, err, "one extrapolation only: the error bar is its distance from the last loss"
-    err = max(abs(e - best) for e in ests[:-1])
-    return best, err, f"{len(ests)} three-point extrapolations"
+    base = Ls[-1]
+    d = np.array([float(v - base) for v in Ls])
+    scale = float(np.max(np.abs(d)))
+    if not scale > 0:
+        return None, None, "the loss did not change over the tail", None
+    d = d / scale
+    t0 = t[-1]
+    models = {
+        "power": (lambda tt, r: (tt / t0) ** (-r), np.geomspace(1e-3, 20.0, 60)),
+        "exponential": (lambda tt, r: np.exp(-r * (tt - t0) / t0), np.geomspace(1e-3, 50.0, 60)),
+    }
+    fits = {}
+    for name, (x_of, rates) in models.items():
+        rms, rate, a0, _ = _fit_limit(x_of, t, d, rates)
+        if not math.isfinite(rms):
+            continue
+        near = np.array([rate * 0.5, rate, rate * 2.0])
+        loo = []
+        for k in range(m):
+            keep = np.arange(m) != k
+            _, _, a_k, _ = _fit_limit(x_of, t[keep], d[keep], near)
+            if math.isfinite(a_k):
+                loo.append(abs(a_k - a0))
+        drift = []
+        if m >= 6:
+            for sl in (slice(0, m - 2), slice(2, m)):
+                _, _, a_s, _ = _fit_limit(x_of, t[sl], d[sl], near)
+                if math.isfinite(a_s):
+                    drift.append(DRIFT_FACTOR * abs(a_s - a0))
+        err = max([rms, *loo, *drift]) * scale
+        fits[name] = {"limit_offset": a0 * scale, "error": err, "rate": rate / t0 if name == "exponential"
+                      else rate, "rms_residual": rms * scale}
+    if not fits:
+        return None, None, "no fit of the loss converged", None
+    best = min(fits, key=lambda k: fits[k]["rms_residual"])
+    f = fits[best]
+    floor = max(float(8 * ops.eps * abs(base)), EXTRAPOLATION_TRUST * abs(f["limit_offset"]))
+    err = max(f["error"], floor)
+    limit = base + ops.num(f["limit_offset"])
+    out = {"model": best, "limit": limit, "error": err, "rate": f["rate"], "rms_residual": f["rms_residual"],
+           "n_points": m, "t_first": float(t[0]), "t_last": float(t[-1])}
+    other = [k for k in fits if k != best]
+    if other:
+        o = fits[other[0]]
+        out["alternative"] = {"model": other[0], "limit": base + ops.num(o["limit_offset"]), "error": o["error"],
+                              "rate": o["rate"], "rms_residual": o["rms_residual"]}
+    if best == "power" and f["rate"] < MIN_RATE:
+        return None, None, (f"the loss decays slower than any power of t over the tail (alpha = {f['rate']:.3g}): "
+                            f"no extrapolation (lim L <= {_fmt(Ls[-1])})"), out
+    law = (f"{_fmt(limit)} + C t^-{f['rate']:.3g}" if best == "power" else
+           f"{_fmt(limit)} + C e^(-{f['rate']:.3g} t)")
+    return limit, ops.num(err), f"L ~ {law} fits the last {m} checkpoints best", out
 
 
-def _criticality(late: _Late, n: int = GROWTH_WINDOW) -> tuple:
+def _criticality(late: _Late, n: int) -> tuple:
     return tuple(a * b for a, b in zip(late.theta_norm[-n:], late.grad_norm[-n:]))
 
 
@@ -731,12 +865,15 @@ def classify(landscape: Any, trajectory: Trajectory, *, kind: str = "flow", zero
         cycle, cycle_note = _find_cycle(ops, trajectory)
         if cycle is not None and cycle.period >= 2:
             mods = ", ".join(_fmt(abs(z)) for z in cycle.multipliers)
+            pts = "; ".join("(" + ", ".join(_fmt(v, 8) for v in p[:6]) + (", ..." if len(p) > 6 else "") + ")"
+                            for p in cycle.points[:4]) + ("; ..." if cycle.period > 4 else "")
             return Outcome(
                 "periodic",
-                f"the last GD iterates approach an orbit of period {cycle.period} (refined by Newton's method "
-                f"to residual {_fmt(cycle.residual)}) with multipliers of modulus {mods}: "
+                f"the last GD iterates approach an orbit of period {cycle.period}, {pts} (refined by Newton's "
+                f"method to residual {_fmt(cycle.residual)}), with multipliers of modulus {mods}: "
                 f"{'linearly stable' if cycle.stable else 'linearly unstable'}",
-                period=cycle.period, multipliers=tuple(cycle.multipliers), stable=bool(cycle.stable))
+                period=cycle.period, multipliers=tuple(cycle.multipliers), stable=bool(cycle.stable),
+                orbit=tuple(tuple(p) for p in cycle.points))
         if cycle is not None:
             start = ops.vec(cycle.points[0])
 
@@ -750,6 +887,8 @@ def classify(landscape: Any, trajectory: Trajectory, *, kind: str = "flow", zero
     sig = _signature(ops, late)
     stopped = {Status.STATIONARY: f"stopped stationary at {where}",
                Status.T1_REACHED: f"reached the horizon {where}",
+               Status.STOPPED: f"was followed to {where}",
+               Status.OUT_OF_TIME: f"ran out of wall time at {where}",
                Status.LOSS_BELOW: f"stopped with the loss below its level at {where}"}[status]
     conv = crit.confirmed and (status is Status.STATIONARY or settled)
     if conv and sig.diverging:
@@ -760,6 +899,13 @@ def classify(landscape: Any, trajectory: Trajectory, *, kind: str = "flow", zero
                                     f"{' at high precision (the mp tier)' if ops.tier == 'np' else ' at more dps'}")
     if conv:
         return _converged(ops, crit, zero_tol, f"the run {stopped}; {crit.why}{cycle_note}")
+    g_T = ops.num(trajectory.grad_norm)
+    if sig.diverging and crit.confirmed and crit.distance is not None and crit.distance > 0 \
+            and crit.grad_norm <= NEWTON_GAIN * g_T:
+        return Outcome("undecided", f"conflicting evidence: on the tail |theta| grew while the loss and "
+                                    f"|theta||grad L| fell, yet Newton's method finds a critical point at distance "
+                                    f"{_fmt(crit.distance)} from the state at {where} (|grad L| {_fmt(g_T)} -> "
+                                    f"{_fmt(crit.grad_norm)}): the flow may be settling there; raise {horizon}")
     if sig.diverging:
         note = ""
         if crit.confirmed:
@@ -785,6 +931,13 @@ def classify(landscape: Any, trajectory: Trajectory, *, kind: str = "flow", zero
     if sig.growing and sig.gamma is not None and sig.gamma > GROWTH_EXPONENT[1]:
         seen = (f"|theta| still grows like in its initial phase (d|theta|/d ln t ~ t^{sig.gamma:.3g}) "
                 f"with |grad L| = {_fmt(g_last)}")
+    elif sig.growing and sig.loss_falls and sig.finite_length:
+        seen = (f"|theta| grows, but |grad L| falls like t^{sig.grad_slope:.3g} on the tail: the path left, "
+                f"int |grad L| dt, is finite, so the flow converges (slowly; a degenerate critical point or a flat "
+                f"valley?) rather than diverges")
+    elif sig.growing and sig.loss_falls and sig.gamma is not None and not sig.settled_growth:
+        seen = (f"|theta| grows but its growth has not settled (d|theta|/d ln t ~ t^{sig.gamma:.3g} on the tail, "
+                f"t^{_fmt(sig.gamma_early, 3)} on its first half, t^{_fmt(sig.gamma_late, 3)} on its second)")
     elif falling:
         seen = f"|grad L| = {_fmt(g_last)} still falling"
     else:
@@ -828,44 +981,53 @@ def _converged(ops: Any, crit: _Critical, zero_tol: Any, reason: str) -> Outcome
         point_kind=point_kind, index=index, null_dim=null, eigenvalues=tuple(lam))
 
 
+def _growth_text(growth: dict | None) -> str:
+    if growth is None:
+        return ""
+    g = growth[growth["better"]]
+    return (f"; |theta| ~ {g['a']:.4g} + {g['b']:.4g} ln t fits best" if growth["better"] == "log"
+            else f"; |theta| ~ {g['c']:.4g} t^{g['p']:.4g} fits best")
+
+
 def _diverging(ops: Any, late: _Late, sig: _Signature, stopped: str) -> Outcome:
-    growth = _growth_fits(ops, late)
+    growth = _growth_fits(ops, late, sig.n)
     if growth is not None:
         growth["velocity_exponent"] = sig.gamma
-    est, err, note = _loss_limit(ops, late)
+        growth["velocity_exponent_halves"] = [sig.gamma_early, sig.gamma_late]
+    est, err, note, fit = _loss_fit(ops, late, sig.n)
     crit = _criticality(late, sig.n)
-    fit = ""
-    if growth is not None:
-        g = growth[growth["better"]]
-        fit = (f"; |theta| ~ {g['a']:.4g} + {g['b']:.4g} ln t fits best" if growth["better"] == "log"
-               else f"; |theta| ~ {g['c']:.4g} t^{g['p']:.4g} fits best")
-    lim = (f"; the loss tends to about {_fmt(est)} +- {_fmt(err)} ({note})" if est is not None else f"; {note}")
+    lim = (f"; on the tail the loss extrapolates to {_fmt(est)} +- {_fmt(err)} ({note})" if est is not None
+           else f"; {note}")
+    span = f"t = {_fmt(late.t[-sig.n])} .. {_fmt(late.t[-1])}"
+    kappa = f" (like t^{sig.crit_slope:.3g})" if sig.crit_slope is not None else ""
     return Outcome(
         "diverging",
-        f"evidence of divergence, not a proof: the run {stopped} and over the last "
-        f"{sig.n} checkpoints |theta| grew (to {_fmt(late.theta_norm[-1])}, d|theta|/d ln t ~ t^{sig.gamma:.3g}) "
-        f"while the loss fell and |theta||grad L| fell to {_fmt(crit[-1])}{fit}{lim}",
-        growth=growth, loss_limit=est, loss_limit_error=err, criticality=crit)
+        f"evidence of divergence, not a proof: the run {stopped} and on its tail ({sig.n} checkpoints, {span}) "
+        f"|theta| grew (to {_fmt(late.theta_norm[-1])}, d|theta|/d ln t ~ t^{sig.gamma:.3g}) while the loss fell "
+        f"and |theta||grad L| fell to {_fmt(crit[-1])}{kappa}{_growth_text(growth)}{lim}",
+        growth=growth, loss_limit=est, loss_limit_error=err, criticality=crit, loss_fit=fit,
+        criticality_exponent=sig.crit_slope)
 
 
 def _diverged(ops: Any, trajectory: Trajectory, late: _Late, where: str) -> Outcome:
     finite = ops.finite(ops.num(trajectory.loss)) and ops.finite(ops.vec(trajectory.theta))
     sig = _signature(ops, late)
-    growth = _growth_fits(ops, late)
+    growth = _growth_fits(ops, late, sig.n)
     if growth is not None:
         growth["velocity_exponent"] = sig.gamma
     crit = _criticality(late, max(sig.n, 1)) if late.t else None
     L = late.loss
     fell = len(L) >= 2 and all(b <= a for a, b in pairwise(L))
     if fell and finite:
-        est, err, note = _loss_limit(ops, late)
-        lim = (f"; the loss tends to about {_fmt(est)} +- {_fmt(err)} ({note})" if est is not None
+        est, err, note, fit = _loss_fit(ops, late, sig.n)
+        lim = (f"; on the tail the loss extrapolates to {_fmt(est)} +- {_fmt(err)} ({note})" if est is not None
                else f"; {note}")
         crit_note = ("and |theta||grad L| fell" if sig.crit_falls else
-                     "but |theta||grad L| did not fall monotonically")
+                     "but |theta||grad L| did not fall")
         reason = (f"|theta| reached the divergence radius at {where} (|theta| = {_fmt(trajectory.theta_norm)}) "
                   f"while the loss fell to {_fmt(trajectory.loss)} {crit_note}{lim}")
-        return Outcome("diverging", reason, growth=growth, loss_limit=est, loss_limit_error=err, criticality=crit)
+        return Outcome("diverging", reason, growth=growth, loss_limit=est, loss_limit_error=err, criticality=crit,
+                       loss_fit=fit, criticality_exponent=sig.crit_slope)
     what = ("a value stopped being finite" if not finite else "|theta| reached the divergence radius")
     reason = (f"{what} at {where} (|theta| = {_fmt(trajectory.theta_norm)}, loss = {_fmt(trajectory.loss)}) "
               f"and the loss did not fall monotonically: a blow-up (for gradient descent, a step size "

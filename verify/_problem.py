@@ -392,6 +392,25 @@ class Problem:
         """Exact initial parameters of one ensemble member."""
         return self.init.exact_member(self.network, member)
 
+    def np(self) -> Any:
+        """The float64 landscape (``NpLandscape``): the interface of ``ExprLandscape.np()``, so
+        that code written for either kind of loss runs on both."""
+        from ._np import NpLandscape
+
+        return NpLandscape(self)
+
+    def mp(self, dps: int = 30) -> Any:
+        """The landscape at ``dps`` digits (``MpLandscape``), as ``ExprLandscape.mp(dps)``."""
+        from ._mp import MpLandscape
+
+        return MpLandscape(self, dps=dps)
+
+    def exact(self) -> Any:
+        """The exact landscape (``ExactLandscape``), as ``ExprLandscape.exact()``."""
+        from ._exact import ExactLandscape
+
+        return ExactLandscape(self)
+
     def with_theta(self, theta: Sequence[object]) -> Problem:
         """The same problem started at explicit exact parameters."""
         exact = tuple(to_fraction(v, f"theta[{i}]") for i, v in enumerate(theta))

@@ -10,9 +10,11 @@ subclass) is checked with :func:`verify.check`; the test passes when the verdict
 text), the margins at every precision and the command that replays it.
 
 Options: ``--verify-profile NAME`` (default ``$VERIFY_PROFILE``, else ``quick``), ``--verify-out
-DIR`` (where counterexample files go; default ``reports``). Confirmed counterexamples are kept in
-Hypothesis' example database (the one Hypothesis' current settings use, ``.hypothesis/examples`` by
-default) under the claim's id, so the next run judges them first.
+DIR`` (where counterexample files go; default ``reports``), ``--verify-database DIR`` (default
+``.hypothesis/examples`` under the rootdir; ``none`` turns it off). Confirmed counterexamples are kept
+in that Hypothesis example database under the claim's id, so the next run judges them first. The
+folder is named explicitly rather than taken from Hypothesis' current settings, whose ``ci`` profile
+(loaded automatically when ``CI`` is set) has no database.
 """
 
 from __future__ import annotations
@@ -29,12 +31,26 @@ DEFAULT_FILES = "conjecture*.py *_conjecture*.py *_conjectures.py"
 DIRECTORIES = ("conjectures", "*_conjectures", "conjectures_*")
 
 
+def _database(config: pytest.Config) -> Any:
+    """The example database the plugin keeps counterexamples in (``None`` when turned off)."""
+    from hypothesis.database import DirectoryBasedExampleDatabase
+
+    where = config.getoption("verify_database")
+    if where is not None and where.strip().lower() == "none":
+        return None
+    folder = Path(where) if where else Path(config.rootpath) / ".hypothesis" / "examples"
+    return DirectoryBasedExampleDatabase(str(folder))
+
+
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("verify", "verify: conjecture files as tests")
     group.addoption("--verify-profile", default=None, metavar="NAME",
                     help="profile of the checks: quick, ci or thorough (default $VERIFY_PROFILE, else quick)")
     group.addoption("--verify-out", default="reports", metavar="DIR",
                     help="where counterexample files are written (default reports)")
+    group.addoption("--verify-database", default=None, metavar="DIR",
+                    help="Hypothesis example database of confirmed counterexamples, replayed first on the "
+                         "next run (default .hypothesis/examples under the rootdir; 'none' turns it off)")
     parser.addini("verify_files", "glob patterns of conjecture files (besides files in *conjecture* folders)",
                   type="args", default=DEFAULT_FILES.split())
 
@@ -91,15 +107,13 @@ class ClaimItem(pytest.Item):
         self.result: Any = None
 
     def runtest(self) -> None:
-        from hypothesis import settings
-
         from ._claims import Verdict, check
 
         profile = self.config.getoption("verify_profile") or os.environ.get("VERIFY_PROFILE") or "quick"
         out = Path(self.config.getoption("verify_out"))
         ref = f"{self.path}::{self.claim.id}"
         self.result = check(self.claim, profile=profile, out_dir=out, claim_ref=ref,
-                            database=settings().database)
+                            database=_database(self.config))
         if self.result.verdict is not Verdict.CONSISTENT:
             raise ClaimFailed(self.result)
 

@@ -26,6 +26,8 @@ class Status(str, enum.Enum):
     LOSS_BELOW = "loss_below"          #: L <= the requested level
     MAX_STEPS = "max_steps"            #: the step budget ran out before t1
     STEP_UNDERFLOW = "step_underflow"  #: the step size fell below what the precision resolves
+    STOPPED = "stopped"                #: the caller's ``until`` test said stop (e.g. the outcome was decided)
+    OUT_OF_TIME = "out_of_time"        #: the wall-time budget (``max_seconds``) ran out before t1
 
     def __str__(self) -> str:
         return self.value
@@ -40,6 +42,8 @@ MESSAGES = {
                       "if many steps were rejected",
     Status.STEP_UNDERFLOW: "the step size underflowed: the flow is too stiff for this solver at this precision; "
                            "use the stiff solver (np tier: Rodas4) or raise the precision",
+    Status.STOPPED: "stopped by the caller's test (until)",
+    Status.OUT_OF_TIME: "the wall-time budget ran out before the horizon: raise max_seconds",
 }
 
 
