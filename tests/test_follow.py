@@ -43,6 +43,16 @@ def test_logistic_datum_is_decided_diverging() -> None:
     assert m.outcome.escape_radius is None and "escape_radius" in m.outcome.to_json()
 
 
+def test_the_last_decade_at_the_flow_time_budget_counts() -> None:
+    # the logistic datum shows the signature on the decades ending at 1e4, 1e5, 1e6 (from 10: a
+    # start far out); with t_max = 1e6 the third look is the end of the run, and it counts
+    first = follow_flow(LOGISTIC.np(), [0.0], budget=Budget(seconds=60)).members[0]
+    t_dec = float(first.decided_at)
+    res = follow_flow(LOGISTIC.np(), [0.0], budget=Budget(seconds=60, t_max=t_dec)).members[0]
+    assert res.decided and res.outcome.kind == "diverging", res.outcome.reason
+    assert res.decided_at == pytest.approx(t_dec)
+
+
 def test_minimum_is_decided_at_the_first_look_and_refined() -> None:
     m = follow_flow(QUAD.np(), [3.0, -1.0], budget=Budget(seconds=60)).members[0]
     assert m.decided and m.outcome.kind == "converged" and m.outcome.point_kind == "minimum", m.outcome.reason

@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 from fractions import Fraction
-from types import SimpleNamespace
 
 import mpmath
 import numpy as np
 import pytest
 
 from theorems import _sad
-from theorems.flow_converges_or_diverges import _anomaly
 from verify import (
     ExprLandscape,
     Instance,
     MpLandscape,
     NpLandscape,
+    Tier,
     Verdict,
     check,
     get_profile,
@@ -93,14 +92,17 @@ def test_ball_upper_bound_encloses_the_mp_loss() -> None:
         assert upper >= exact and upper - exact < mpmath.mpf(10) ** -25
 
 
-def test_anomaly_detector_fires_on_a_bad_trajectory() -> None:
-    """The counterexample candidate of Theorem 2.8: |theta| grows, |theta||grad L| grows."""
-    bad = SimpleNamespace(theta_norm=[1, 2, 3, 4, 5, 6], grad_norm=[1, 1, 1, 1, 1, 1])
-    good = SimpleNamespace(theta_norm=[1, 2, 3, 4, 5, 6], grad_norm=[1, 0.4, 0.2, 0.1, 0.05, 0.02])
-    stuck = SimpleNamespace(theta_norm=[2] * 6, grad_norm=[0.5] * 6)
-    assert _anomaly(bad) < 0
-    assert _anomaly(good) is None
-    assert _anomaly(stuck) < 0
+def test_dichotomy_margin_is_signed() -> None:
+    """Theorem 2.8's margin goes negative on a blow-up whose |theta||grad L| grows (L = x^2 - y,
+    not bounded below: y(t) = y0 + t, |grad L| -> 1) and is positive on the logistic datum."""
+    prof = get_profile("quick")
+    theta0 = (F(1), F(0))
+    land, fl = _sad.follow(ExprLandscape("x**2 - y", ["x", "y"]), theta0, prof, Tier.float64())
+    margin, what = _sad.dichotomy_margin(fl, land, theta0, Tier.float64())
+    assert margin == pytest.approx(-1, abs=0.01), what          # |theta||grad L| ~ t^1
+    land, fl = _sad.follow(ExprLandscape("log(1 + exp(-w))", ["w"]), (F(0),), prof, Tier.float64())
+    margin, what = _sad.dichotomy_margin(fl, land, (F(0),), Tier.float64())
+    assert 0 < margin < 1, what                                  # ~ ln t / t: kappa slightly above -1
 
 
 # ---------------------------------------------------------------------------------------

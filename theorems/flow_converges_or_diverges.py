@@ -10,16 +10,20 @@ theta' = -grad L(theta) satisfies exactly one of
 
 How it is checked
 -----------------
-Each instance's flow is followed to t1 = 10^6 x profile.horizon with the stiff solver
-(``Rodas4``: flows near the infimum are stiff and slow) and classified by ``verify.classify``:
-``converged`` (the limit is Newton-refined to a critical point, and for d <= 30 certified with
-Krawczyk's test in ball arithmetic, as an isolated point or, at a singular Hessian explained by
-symmetries, as a critical manifold) and ``diverging`` (|theta| growing, the loss
-falling to an extrapolated limit, |theta| |grad L| falling) are consistent (margin 1). A
-counterexample candidate is a flow that ends bounded (|theta| settled) with a gradient that
-does not fall, or one whose |theta| grows while |theta| |grad L| rises over the late
-checkpoints; it is followed again at dps digits (``solve_flow_mp``) before anything is
-reported. Flows that neither settle nor show the signature by t1 are undecided (margin None).
+One experiment in every tier (``Claim.experiment``): the flow from the instance's exact start is
+followed until decided (``Tier.follow``: log-time segments, ``verify.classify`` after each
+decade) or until the profile's flow time and steps are spent (``quick`` 1e8, ``ci`` 1e12,
+``thorough`` 1e14): ``converged`` to a Newton-refined critical point (for d <= 30 also
+certified with Krawczyk's test in ball arithmetic, as an isolated point or, at a singular
+Hessian explained by symmetries, as a critical manifold), or ``diverging`` on three
+consecutive decades. The margin is a signed distance from violating the dichotomy
+(``_sad.dichotomy_margin``): 1 - |grad L(theta_T)| / |grad L(theta_0)| for a converged flow,
+-kappa for a diverging one (|theta| |grad L| ~ t^kappa on the tail: negative when
+|theta| |grad L| does not fall), and, for a flow still undecided at the budget, -kappa when
+|theta| grew over the last two decades while |theta| |grad L| rose on both; otherwise the
+instance is undecided. A violation is confirmed by the same experiment at dps and 2 dps digits;
+where the high-precision flow cannot be decided within ``flow_seconds``, from the float64
+flow's final state (the claim is about every start, so that state is an instance too).
 
 Instances: 1-1-1 and 1-2-1 networks with C^1 activations (tanh, softplus, swish, logistic,
 elu, softsign) on 2-4 points, polynomial targets of degree <= 2, exact starts in [-2, 2]^d;
@@ -33,26 +37,10 @@ from __future__ import annotations
 from fractions import Fraction
 from typing import Any
 
-import numpy as np
 from hypothesis import strategies as st
 
 from theorems import _sad
-from verify import (
-    Claim,
-    ExprLandscape,
-    Instance,
-    Judgement,
-    MpLandscape,
-    NpLandscape,
-    Problem,
-    Profile,
-    Rodas4,
-    StepControl,
-    certify_critical_point,
-    classify,
-    solve_flow,
-    solve_flow_mp,
-)
+from verify import Claim, ExprLandscape, Instance, Judgement, Profile, Tier, certify_critical_point
 from verify import strategies as vst
 
 #: converged limits of landscapes up to this many parameters are certified (ball-arithmetic Krawczyk test)
@@ -65,34 +53,6 @@ def _n_params(source: Any) -> int:
 C1_ACTIVATIONS = ("tanh", "softplus", "swish", "logistic", "elu", "softsign")
 
 
-def _np_land(source: Any) -> Any:
-    return NpLandscape(source) if isinstance(source, Problem) else source.np()
-
-
-def _mp_land(source: Any, dps: int) -> Any:
-    return MpLandscape(source, dps=dps) if isinstance(source, Problem) else source.mp(dps)
-
-
-def _anomaly(ck: Any) -> float | None:
-    """A negative number when the late checkpoints contradict both cases, else None.
-
-    Bounded without convergence: |theta| settled (relative change < 1e-9) while |grad L| does
-    not fall. Growth without asymptotic criticality: |theta| strictly increasing while
-    |theta| |grad L| rises by more than 1e-3 relative.
-    """
-    norm = np.array([float(v) for v in ck.theta_norm][-6:])
-    grad = np.array([float(v) for v in ck.grad_norm][-6:])
-    if len(norm) < 4 or not (np.all(np.isfinite(norm)) and np.all(np.isfinite(grad))):
-        return None
-    settled = abs(norm[-1] - norm[0]) <= 1e-9 * max(1.0, norm[-1])
-    if settled and grad[-1] > 1e-6 and grad[-1] >= grad[0]:
-        return -float(grad[-1])
-    crit = norm * grad
-    if np.all(np.diff(norm) > 0) and crit[-1] > crit[0] * (1 + 1e-3) and crit[-1] > 1e-10:
-        return -float(crit[-1] / crit[0] - 1)
-    return None
-
-
 class FlowConvergesOrDiverges(Claim):
     title = "Every gradient flow converges to a critical point or diverges to an asymptotic critical value"
     statement = (r"$C^1$ definable activation and loss: either $\theta(t) \to \theta^*$ with "
@@ -100,9 +60,11 @@ class FlowConvergesOrDiverges(Claim):
                  r"$|\theta(t)|\,|\nabla L(\theta(t))| \to 0$.")
     source = "Kranz, Gallon, Dereich, Jentzen, SAD neural networks (arXiv 2505.09572), Theorem 2.8"
     hypotheses = ("C^1 activation, definable (all registry activations but relu / leaky_relu)", "point data")
-    method = ("gradient flow to t = 1e6 x horizon (Rodas4, float64), classified by verify.classify (Newton-refined "
-              "limits, Krawczyk certificates in ball arithmetic for d <= 30, growth signature); candidates "
-              "re-followed at dps digits")
+    method = ("gradient flow followed until decided (Tier.follow: automatic stiffness switching, verify.classify "
+              "after each decade, to the profile's flow time: ci 1e12), the same experiment at dps and 2 dps digits "
+              "to confirm; margin 1 - |grad L(T)|/|grad L(0)| (converged, Krawczyk certificates for d <= 30) or "
+              "-kappa with |theta||grad L| ~ t^kappa (diverging)")
+    restartable = True
 
     def instances(self, profile: Profile) -> Any:
         net = vst.networks(min_depth=1, max_depth=1, max_width=2, activation=st.sampled_from(C1_ACTIVATIONS),
@@ -129,46 +91,26 @@ class FlowConvergesOrDiverges(Claim):
             return instance.theta0
         return instance.source.initial_exact(0)
 
-    def judge(self, instance: Instance, profile: Profile) -> Judgement:
-        land = _np_land(instance.source)
-        theta0 = np.array([float(v) for v in self._theta0(instance)])
-        t1 = 1e6 * profile.horizon
-        traj = solve_flow(land, theta0, t1=t1, solver=Rodas4(), control=StepControl(rtol=1e-10, atol=1e-12),
-                          checkpoints=48).members[0]
-        out = classify(land, traj)
-        evidence: dict[str, Any] = {"outcome": out.kind, "series": _sad.series(traj), "status": str(traj.status)}
-        if out.kind == "converged":
-            evidence.update(point_kind=out.point_kind, index=out.index, null_dim=out.null_dim,
-                            limit_loss=float(out.limit_loss), spectrum=[float(e) for e in out.eigenvalues or ()])
-            cert = ""
-            proof = None
-            if _n_params(instance.source) <= CERTIFY_MAX_PARAMS:
-                c = certify_critical_point(instance.source, list(out.limit), dps=20)
-                evidence["certified"] = bool(c.certified)
-                proof = c.record("instance.source")
-                cert = ((", certified (Krawczyk" + (f", a {c.manifold_dim}-dimensional critical manifold)"
-                                                    if c.manifold_dim else ")"))
-                        if c.certified else ", Newton-confirmed (not certified)")
-            return Judgement(1.0, f"converged to a {out.point_kind} with L = {float(out.limit_loss):.6g}{cert}",
-                             evidence, proof)
-        if out.kind == "diverging":
-            crit = [float(v) for v in out.criticality or ()]
-            evidence.update(loss_limit=None if out.loss_limit is None else float(out.loss_limit),
-                            criticality=crit, growth=out.growth)
-            last = crit[-1] if crit else float("nan")
-            return Judgement(1.0, f"diverging: |theta| -> {float(traj.theta_norm):.6g}, L -> "
-                                  f"{float(traj.loss):.6g}, |theta||grad L| -> {last:.3g}", evidence)
-        margin = _anomaly(traj.checkpoints)
-        if margin is not None:
-            return Judgement(margin, f"neither case: {out.reason}", evidence)
-        return Judgement(None, f"undecided at t = {t1:g}: {out.reason}", evidence)
+    def conclusion(self, fl: Any, land: Any, theta0: Any, tier: Tier) -> tuple[Any, str]:
+        """(margin, what was seen) of a followed flow: ``_sad.dichotomy_margin``."""
+        return _sad.dichotomy_margin(fl, land, theta0, tier)
 
-    def confirm(self, instance: Instance, profile: Profile, dps: int) -> Judgement:
-        land = _mp_land(instance.source, dps)
-        t1 = 100 * profile.horizon
-        traj = solve_flow_mp(land, list(self._theta0(instance)), t1=t1, checkpoints=24, max_steps=20_000)
-        out = classify(land, traj)
-        if out.kind in ("converged", "diverging"):
-            return Judgement(1, f"at {dps} digits (t = {t1:g}): {out.kind}: {out.reason}")
-        margin = _anomaly(traj.checkpoints)
-        return Judgement(margin, f"at {dps} digits (t = {t1:g}): {out.kind}: {out.reason}")
+    def experiment(self, instance: Instance, profile: Profile, tier: Tier) -> Judgement:
+        theta0 = self._theta0(instance)
+        land, fl = _sad.follow(instance.source, theta0, profile, tier)
+        margin, what = self.conclusion(fl, land, theta0, tier)
+        evidence = _sad.flow_evidence(fl)
+        proof = None
+        out = fl.outcome
+        small = _n_params(instance.source) <= CERTIFY_MAX_PARAMS
+        if tier.is_float64 and fl.decided and out.kind == "converged" and small:
+            c = certify_critical_point(instance.source, list(out.limit), dps=20)
+            evidence["certified"] = bool(c.certified)
+            if c.certified:
+                proof = c.record("instance.source")
+                what += (f", certified (Krawczyk, a {c.manifold_dim}-dimensional critical manifold)" if c.manifold_dim
+                         else ", certified (Krawczyk)")
+            else:
+                what += ", Newton-confirmed (not certified)"
+        restart, note = _sad.restart_state(fl, tier)
+        return Judgement(margin, f"{tier.name}: {what}", evidence, proof, restart, note)

@@ -21,12 +21,15 @@ above 1e-6 is taken for the infimum, estimated as max(0, smallest) (a squared lo
 the threshold eps_hat is the gap from the infimum estimate to the next value found. This is an
 estimate: a generalized critical value the search did not find could make the true eps
 smaller. Each instance's start must satisfy L(theta_0) < inf + eps_hat (otherwise the instance
-does not decide); its flow (Rodas4 to t = 10^6 x horizon) is classified, and the margin is
+does not decide). One experiment in every tier: the flow is followed until decided
+(``Tier.follow``, to the profile's flow time: ``ci`` 1e12), and the margin is
 inf + eps_hat / 2 - L_lim, with L_lim the Newton-refined limit value (converged) or the
-extrapolated limit of the loss (diverging; the loss at the horizon where the extrapolation is
-not available): positive when the flow goes to the infimum's side of the gap. A negative
-margin would mean a generalized critical value below the estimated threshold; it is followed
-again at dps digits.
+extrapolated limit of the loss (diverging; the loss at the end where the extrapolation is not
+available): positive when the flow goes to the infimum's side of the gap. A negative margin
+(a generalized critical value below the estimated threshold) is confirmed by the same
+experiment at dps and 2 dps digits, or, where that is undecided within ``flow_seconds``, from
+the float64 flow's final state (an instance too: its loss is lower). The threshold estimate is
+part of the hypotheses and made once, in float64.
 
 Landscapes: L(x, y) = (x y - 1)^2 + y^2 (K(L) = {0, 1}, threshold 1: theorems.md) with starts
 near the valley x y = 1; 1-2-1 softplus and tanh networks fitting x^2 on 9 points, with starts
@@ -47,16 +50,15 @@ from verify import (
     ExprLandscape,
     Instance,
     Judgement,
-    MpLandscape,
     NpLandscape,
     Problem,
     Profile,
     Rodas4,
     StepControl,
+    Tier,
     classify,
     find_critical_points,
     solve_flow,
-    solve_flow_mp,
 )
 from verify import strategies as vst
 
@@ -104,8 +106,10 @@ class LossThresholdAttractsToInfimum(Claim):
     source = "Kranz, Gallon, Dereich, Jentzen, SAD neural networks (arXiv 2505.09572), Theorem 2.8(v)"
     hypotheses = ("C^1 definable activation and loss", "L(theta_0) below the estimated threshold")
     method = ("threshold = gap from the infimum to the next critical or asymptotic critical value found "
-              "(find_critical_points + classified flows from seeded starts); flows from below it "
-              "(Rodas4, t = 1e6 x horizon) classified; margin inf + eps/2 - limit loss")
+              "(find_critical_points + classified flows from seeded starts); flows from below it followed until "
+              "decided (Tier.follow, ci: to t = 1e12), the same experiment at dps and 2 dps digits to confirm; "
+              "margin inf + eps/2 - limit loss")
+    restartable = True
 
     def instances(self, profile: Profile) -> Any:
         xy = ExprLandscape("(x*y - 1)**2 + y**2", ["x", "y"], name="xy")
@@ -125,48 +129,39 @@ class LossThresholdAttractsToInfimum(Claim):
     def check_hypotheses(self, instance: Instance) -> str | None:
         return _sad.c1_violation(instance.source)
 
-    def _margin(self, out: Any, traj: Any, est: dict[str, Any]) -> tuple[Any, str]:
-        if out.kind == "converged":
+    def _margin(self, fl: Any, est: dict[str, Any]) -> tuple[Any, str]:
+        out, traj = fl.outcome, fl.trajectory
+        if fl.decided and out.kind == "converged":
             lim = out.limit_loss
             what = f"converged to a {out.point_kind} with L = {float(lim):.6g}"
-        elif out.kind == "diverging":
+        elif fl.decided and out.kind == "diverging":
             lim = out.loss_limit if out.loss_limit is not None else traj.loss
             what = f"diverging with L -> {float(lim):.6g} (L = {float(traj.loss):.6g} at t = {float(traj.t):g})"
         else:
-            return None, f"undecided: {out.reason}"
+            return None, f"undecided ({fl.why_stopped}): {out.reason}"
         mid = est["infimum"] + est["threshold"] / 2
         return mid - lim, what
 
-    def judge(self, instance: Instance, profile: Profile) -> Judgement:
+    def experiment(self, instance: Instance, profile: Profile, tier: Tier) -> Judgement:
         est = estimate_threshold(instance.source, profile)
-        land = _np_land(instance.source)
-        theta0 = np.array([float(v) for v in instance.theta0])
-        loss0 = float(land.loss(theta0))
+        loss0 = float(_np_land(instance.source).loss(np.array([float(v) for v in instance.theta0])))
         evidence: dict[str, Any] = {"threshold": est["threshold"], "infimum": est["infimum"], "loss0": loss0,
                                     "critical_values": est["critical_values"],
                                     "asymptotic_values": est["asymptotic_values"]}
-        if est["threshold"] is None:
-            return Judgement(None, "no generalized critical value above the infimum was found: no threshold",
-                             evidence)
-        if loss0 >= est["infimum"] + est["threshold"]:
-            return Judgement(None, f"L(theta0) = {loss0:.6g} is not below inf + eps_hat = "
-                                   f"{est['infimum'] + est['threshold']:.6g}", evidence)
-        t1 = 1e6 * profile.horizon
-        traj = solve_flow(land, theta0, t1=t1, solver=Rodas4(), control=StepControl(rtol=1e-10, atol=1e-12),
-                          checkpoints=48).members[0]
-        out = classify(land, traj)
-        margin, what = self._margin(out, traj, est)
-        evidence.update(outcome=out.kind, series=_sad.series(traj))
-        return Judgement(None if margin is None else float(margin),
-                         f"L0 = {loss0:.4g} < inf + eps_hat = {est['infimum']:.3g} + {est['threshold']:.4g}: {what}",
-                         evidence)
+        reason = self._below(loss0, est)
+        if reason is not None:
+            return Judgement(None, reason, evidence)
+        _, fl = _sad.follow(instance.source, instance.theta0, profile, tier)
+        margin, what = self._margin(fl, est)
+        evidence.update(_sad.flow_evidence(fl))
+        restart, note = _sad.restart_state(fl, tier)
+        return Judgement(margin, f"{tier.name}: L0 = {loss0:.4g} < inf + eps_hat = {est['infimum']:.3g} + "
+                                 f"{est['threshold']:.4g}: {what}", evidence, None, restart, note)
 
-    def confirm(self, instance: Instance, profile: Profile, dps: int) -> Judgement:
-        est = estimate_threshold(instance.source, profile)
-        land = MpLandscape(instance.source, dps=dps) if isinstance(instance.source, Problem) \
-            else instance.source.mp(dps)
-        traj = solve_flow_mp(land, list(instance.theta0), t1=1000 * profile.horizon, checkpoints=24,
-                             max_steps=50_000)
-        out = classify(land, traj)
-        margin, what = self._margin(out, traj, est)
-        return Judgement(margin, f"at {dps} digits: {what}")
+    def _below(self, loss0: float, est: dict[str, Any]) -> str | None:
+        """Why the start does not decide (no threshold, or not below it), or None."""
+        if est["threshold"] is None:
+            return "no generalized critical value above the infimum was found: no threshold"
+        if loss0 >= est["infimum"] + est["threshold"]:
+            return f"L(theta0) = {loss0:.6g} is not below inf + eps_hat = {est['infimum'] + est['threshold']:.6g}"
+        return None

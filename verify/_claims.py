@@ -91,6 +91,13 @@ class Profile:
         by most negative margin) before it settles for ``inconclusive``.
     confirm_seconds : float
         Wall-clock budget for those attempts (an attempt under way is finished).
+    flow_time : float
+        Flow time to which claims follow a gradient flow until it is decided (``Tier.follow``).
+    flow_steps : int
+        Steps per followed flow (float64 and high precision alike).
+    flow_seconds : float
+        Wall seconds a high-precision followed flow may take (float64 flows are bounded by
+        flow time and steps only, so that the search is reproducible).
     search_parts : int
         The search is split into this many independent Hypothesis searches (each with
         ``max_examples / search_parts`` instances and a seed derived from the run's seed and the
@@ -108,22 +115,28 @@ class Profile:
     confirm_attempts: int = 4
     confirm_seconds: float = 300.0
     search_parts: int = 1
+    flow_time: float = 1e12
+    flow_steps: int = 60_000
+    flow_seconds: float = 60.0
 
     def to_json(self) -> dict[str, Any]:
         return {"name": self.name, "max_examples": self.max_examples, "horizon": self.horizon, "dps": self.dps,
                 "derandomize": self.derandomize, "shrink_seconds": self.shrink_seconds,
                 "max_evidence": self.max_evidence, "confirm_attempts": self.confirm_attempts,
-                "confirm_seconds": self.confirm_seconds, "search_parts": self.search_parts}
+                "confirm_seconds": self.confirm_seconds, "search_parts": self.search_parts,
+                "flow_time": self.flow_time, "flow_steps": self.flow_steps, "flow_seconds": self.flow_seconds}
 
 
 PROFILES: dict[str, Profile] = {
     "quick": Profile("quick", max_examples=15, horizon=0.5, dps=25, derandomize=True, shrink_seconds=20.0,
-                     max_evidence=50, confirm_attempts=3, confirm_seconds=120.0),
+                     max_evidence=50, confirm_attempts=3, confirm_seconds=120.0, flow_time=1e8,
+                     flow_steps=20_000, flow_seconds=20.0),
     "ci": Profile("ci", max_examples=40, horizon=1.0, dps=30, derandomize=True, shrink_seconds=60.0,
-                  max_evidence=100, confirm_attempts=4, confirm_seconds=300.0, search_parts=2),
+                  max_evidence=100, confirm_attempts=4, confirm_seconds=300.0, search_parts=2,
+                  flow_time=1e12, flow_steps=60_000, flow_seconds=60.0),
     "thorough": Profile("thorough", max_examples=400, horizon=10.0, dps=50, derandomize=False,
                         shrink_seconds=600.0, max_evidence=400, confirm_attempts=8, confirm_seconds=1800.0,
-                        search_parts=8),
+                        search_parts=8, flow_time=1e14, flow_steps=200_000, flow_seconds=600.0),
 }
 """The named profiles: ``quick`` (a look), ``ci`` (the CI and ``tox -e verify`` setting,
 derandomized), ``thorough`` (more instances, longer horizons, more digits)."""

@@ -241,7 +241,9 @@ def _finish(judge: _Judge, traj: Trajectory, budget: Budget, t_max: Any) -> Foll
         return FollowedFlow(traj, judge.decided, True, judge.decided_at, "decided", tuple(segments))
     why = _why(traj, budget, t_max)
     prev, prev_t = judge.last, judge.last_t
-    if prev is not None and segments and segments[-1]["t"] == float(traj.t):
+    looked_at_end = prev is not None and bool(segments) and segments[-1]["t"] == float(traj.t)
+    out: Outcome
+    if looked_at_end and prev is not None:
         out, prev, prev_t = prev, judge.before_last, judge.before_last_t
     else:
         out = classify(judge.landscape, traj)
@@ -257,7 +259,7 @@ def _finish(judge: _Judge, traj: Trajectory, budget: Budget, t_max: Any) -> Foll
         # the last look counts towards the confirmation only where its tail does not overlap the
         # previous classification's (the run stopped between two decades)
         disjoint = prev_t is None or prev_t * TAIL_SPAN <= float(traj.t) * (1 + 1e-9)
-        run = judge.diverging_run if segments[-1]["t"] == float(traj.t) else (
+        run = judge.diverging_run if looked_at_end else (
             judge.diverging_run + 1 if disjoint else judge.diverging_run)
         if run < judge.confirm:
             decided = False

@@ -261,6 +261,34 @@ class Tier:
                              t1=t1, rtol=self.tol(rtol), events=events, checkpoints=checkpoints,
                              max_steps=max_steps)
 
+    def follow(self, land: Any, theta0: Sequence[object], *, t_max: float, max_steps: int,
+               seconds: float | None = None, per_decade: int = 8, confirm: int = 3) -> Any:
+        """The gradient flow from exact ``theta0`` followed until decided (``verify.follow_flow``).
+
+        The same decision rule, flow-time and step budget in every tier: float64 with
+        ``solver="auto"`` (rtol 1e-8, atol 1e-10: on the SAD pair flows to t = 1e12, 1e-10
+        decides the same way at about three times the cost), mp with the tier's solver choice at
+        the tolerance ``tol(1e-8)`` scaled to its digits. ``seconds`` bounds the wall time of the
+        mp tier only (high precision is slow): a float64 run is bounded by flow time and steps,
+        so it is reproducible on any machine. Returns the one :class:`~verify.FollowedFlow`.
+        """
+        from ._follow import Budget, follow_flow
+
+        if self.kind == "exact":
+            raise InputError("tier", "exact", "a gradient flow has no exact tier: use Tier.mp(dps)")
+        if self.kind == "float64":
+            from ._trajectory import StepControl
+
+            budget = Budget(seconds=None, t_max=t_max, max_steps=max_steps)
+            res = follow_flow(land, self.vector(theta0), budget=budget,
+                              control=StepControl(rtol=1e-8, atol=1e-10, max_steps=max_steps),
+                              per_decade=per_decade, confirm=confirm)
+        else:
+            start = [to_fraction(v, "theta0") if not hasattr(v, "_mpf_") else v for v in theta0]
+            res = follow_flow(land, start, budget=Budget(seconds=seconds, t_max=t_max, max_steps=max_steps),
+                              per_decade=per_decade, confirm=confirm, dps_rtol=self.tol(1e-8))
+        return res.members[0]
+
     def classify(self, land: Any, trajectory: Trajectory, **kwargs: Any) -> Any:
         """``verify.classify`` (the same criteria; tolerances of the trajectory's tier)."""
         from ._outcome import classify
