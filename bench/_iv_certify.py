@@ -68,8 +68,8 @@ import mpmath
 import sympy
 from mpmath import iv
 
-from verify._errors import InputError
-from verify._numbers import GUARD_DPS, check_dps, to_fraction
+from verify.errors import InputError
+from verify.problem.numbers import GUARD_DPS, check_dps, to_fraction
 
 __all__ = ["Certificate", "certify_critical_point", "smooth_piece", "Piece", "exact_inertia", "Source"]
 
@@ -114,7 +114,7 @@ def _rat(q: Fraction) -> sympy.Rational:
 
 def _sign_of(value: sympy.Expr) -> int:
     """-1, 0 or 1 for an exact real number."""
-    from verify._exact import _is_positive
+    from verify.landscapes.exact import _is_positive
 
     if _is_positive(value):
         return 1
@@ -128,7 +128,7 @@ def _forward(problem: Any, inputs: Sequence[sympy.Expr], symbols: tuple[sympy.Sy
     Returns a reason string when a pre-activation is exactly 0 at ``at`` (a kink: L need not be
     twice differentiable there).
     """
-    from verify._exact import _PIECEWISE, _activate
+    from verify.landscapes.exact import _PIECEWISE, _activate
 
     net = problem.network
     gamma = _rat(net.slope)
@@ -159,7 +159,7 @@ def _forward(problem: Any, inputs: Sequence[sympy.Expr], symbols: tuple[sympy.Sy
 
 
 def _problem_piece(problem: Any, values: tuple[Fraction, ...]) -> Piece | str:
-    from verify._exact import MAX_EXACT_POINTS, ExactLandscape
+    from verify.landscapes.exact import MAX_EXACT_POINTS, ExactLandscape
 
     net = problem.network
     d = net.n_params
@@ -224,8 +224,8 @@ def smooth_piece(source: Source, theta: Sequence[object]) -> Piece | str:
     source : Problem or ExprLandscape
     theta : sequence of d exact numbers
     """
-    from verify._expr import ExprLandscape
-    from verify._problem import Problem
+    from verify.landscapes.formula import ExprLandscape
+    from verify.problem.problem import Problem
 
     values = _exact_theta(source, theta)
     if isinstance(source, ExprLandscape):
@@ -239,8 +239,8 @@ def smooth_piece(source: Source, theta: Sequence[object]) -> Piece | str:
 
 
 def _n_params(source: Source) -> int:
-    from verify._expr import ExprLandscape
-    from verify._problem import Problem
+    from verify.landscapes.formula import ExprLandscape
+    from verify.problem.problem import Problem
 
     if isinstance(source, ExprLandscape):
         return source.n_params
@@ -474,7 +474,7 @@ def certify_critical_point(source: Source, theta: Sequence[object], *, dps: int 
 
     Notes
     -----
-    The method and its references are in the module docstring of ``verify._certify``.
+    The method and its references are in the module docstring of ``verify.critical.certify``.
     """
     dps = check_dps(dps)
     values = _exact_theta(source, theta)

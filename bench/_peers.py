@@ -198,9 +198,9 @@ import json, sys, time
 start = time.perf_counter()
 import numpy as np
 from verify import parse_problem
-from verify._np import NpLandscape
-from verify._flow import Dop853, solve_flow
-from verify._trajectory import StepControl
+from verify.landscapes.np import NpLandscape
+from verify.dynamics.flow import Dop853, solve_flow
+from verify.dynamics.trajectory import StepControl
 problem = parse_problem(sys.stdin.read())
 land = NpLandscape(problem)
 theta0 = problem.init.thetas(problem.network)

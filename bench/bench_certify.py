@@ -48,8 +48,8 @@ theta = [{", ".join(f'"{t}"' for t in theta)}]
 
 def _krawczyk(h: int, repeat: int) -> Result:
     from bench import _iv_certify as peer
-    from verify import _certify
-    from verify._arb import precision
+    from verify.critical import certify as _certify
+    from verify.critical.arb import precision
 
     prob, theta = teacher(h)
     d = prob.n_params

@@ -43,7 +43,7 @@ from typing import Any, Callable
 import numpy as np
 
 from verify import Budget, MpLandscape, NpLandscape, follow_flow, parse_problem, solve_flow
-from verify._trajectory import Events, StepControl
+from verify.dynamics.trajectory import Events, StepControl
 
 from ._common import Result
 

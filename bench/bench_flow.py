@@ -9,9 +9,9 @@ import numpy as np
 import scipy.integrate
 
 from verify import parse_problem
-from verify._flow import Auto, Dop853, Rodas4, solve_flow
-from verify._np import NpLandscape
-from verify._trajectory import StepControl
+from verify.dynamics.flow import Auto, Dop853, Rodas4, solve_flow
+from verify.dynamics.trajectory import StepControl
+from verify.landscapes.np import NpLandscape
 
 from . import _peers
 from ._common import Result, median_time

@@ -65,7 +65,7 @@ def bench_np_loss_grad(repeat: int) -> Result:
     ``repeat`` rounds, best of each. Accuracy: the max relative error of loss and gradient over 4
     members against the mp tier at 30 digits."""
     from verify import MpLandscape
-    from verify._np import NpLandscape
+    from verify.landscapes.np import NpLandscape
 
     p = parse_problem(SHALLOW_1000)
     land = NpLandscape(p)
@@ -126,7 +126,7 @@ def bench_np_loss_grad(repeat: int) -> Result:
 def bench_np_einsum_reference(repeat: int) -> Result:
     """Our numpy reference path against the same evaluation written as a straightforward einsum, for
     context (no goal)."""
-    from verify._np import NpLandscape
+    from verify.landscapes.np import NpLandscape
 
     E, n, H = 1000, 64, 16
     rng = np.random.default_rng(0)

@@ -1,7 +1,7 @@
 """High-precision gradient flow (issue: mp flow): ``solve_flow_mp`` against ``mpmath.odefun``.
 
 The flow of a 1-2-1 tanh network on 8 grid points of [-1, 1] with target x^2, at 30
-digits, from a fixed theta0 to t1 = 5. Ours: ``verify._mpflow.solve_flow_mp`` on an
+digits, from a fixed theta0 to t1 = 5. Ours: ``verify.dynamics.mpflow.solve_flow_mp`` on an
 ``MpLandscape`` at dps 30 (median of a few runs, 32 checkpoints as by default), with its
 default method, which is the Taylor method on such a network; the extrapolation method
 (``method="gbs"``) is timed once as well and reported in the notes. Peer:
@@ -88,7 +88,7 @@ def _odefun_theta(problem: Any) -> tuple[list[Any], int, int, float, Any]:
 def bench_mp_flow(repeat: int) -> Result:
     """solve_flow_mp against mpmath.odefun on the same flow at 30 digits (goal: >= 100x
     faster, >= 25 digits agreeing)."""
-    from verify._mpflow import solve_flow_mp
+    from verify.dynamics.mpflow import solve_flow_mp
 
     problem = parse_problem(PROBLEM)
     land = MpLandscape(problem, dps=DPS)
@@ -146,8 +146,8 @@ def bench_mp_long_horizon(repeat: int) -> Result:
     extrapolated linearly in its steps. Checks: the result against the same method at 60 digits (the
     digits that agree) and against float64 Rodas4 at rtol 1e-13."""
     from verify import NpLandscape, solve_flow
-    from verify._mpflow import solve_flow_mp
-    from verify._trajectory import StepControl
+    from verify.dynamics.mpflow import solve_flow_mp
+    from verify.dynamics.trajectory import StepControl
 
     p = parse_problem(DRIFT)
     theta0 = ["1", "0", "1", "0"]

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from verify import __version__
-from verify._cli import main
+from verify.cli import main
 
 from .conftest import EXAMPLES
 

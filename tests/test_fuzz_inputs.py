@@ -28,7 +28,7 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from verify._cli import main
+from verify.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
 SECONDS = 10.0          # "a few seconds" on a loaded 2-core CI machine

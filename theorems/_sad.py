@@ -185,7 +185,7 @@ def series(trajectory: Any, *, limit: int = 64) -> dict[str, list[float]]:
 # certified bounds: the library's ball arithmetic (verify.loss_lower_bound, verify.loss_upper_bound)
 # ---------------------------------------------------------------------------------------
 #: activations whose claims here use certified (ball-arithmetic) bounds; every smooth activation of the registry
-#: has ball enclosures (verify._arb), these are the ones the SAD claims draw
+#: has ball enclosures (verify.critical.arb), these are the ones the SAD claims draw
 IV_ACTIVATIONS = ("tanh", "logistic", "softplus", "swish")
 
 

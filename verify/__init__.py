@@ -1,10 +1,7 @@
 """verify: a symbolic-numeric verification suite for theorems about how neural networks train."""
 
-from ._activations import ACTIVATIONS, ActivationInfo
-from ._bounds import EscapeRadius, LowerBound, escape_radius, loss_lower_bound, loss_upper_bound
-from ._certgd import CycleCertificate, StabilityCertificate, certify_cycle, certify_gd_stability
-from ._certify import Certificate, certify_critical_point
-from ._claims import (
+from .claims.conjecture import Case, conjecture
+from .claims.engine import (
     PROFILES,
     CheckResult,
     Claim,
@@ -17,22 +14,27 @@ from ._claims import (
     get_profile,
     load_claims,
 )
-from ._conjecture import Case, conjecture
-from ._critical import CriticalPoint, CriticalSet, CriticalValue, find_critical_points
-from ._descent import GD, SGD, Adam, Cycle, DescentResult, find_cycle, run_descent
-from ._errors import InputError
-from ._exact import ExactLandscape
-from ._expr import ExprLandscape
-from ._flow import SOLVERS, Auto, Dop853, Dopri5, FlowResult, Rodas4, solve_flow
-from ._follow import Budget, FollowedFlow, FollowResult, follow_flow
-from ._landscape import LandscapePoint, evaluate, landscape
-from ._mp import MpLandscape
-from ._mpflow import solve_flow_mp
-from ._network import Network
-from ._np import NpLandscape
-from ._outcome import Outcome, classify
-from ._problem import Data, Init, Problem, Target, load_problem, parse_problem
-from ._relu import (
+from .claims.tier import Tier
+from .critical.bounds import EscapeRadius, LowerBound, escape_radius, loss_lower_bound, loss_upper_bound
+from .critical.certgd import CycleCertificate, StabilityCertificate, certify_cycle, certify_gd_stability
+from .critical.certify import Certificate, certify_critical_point
+from .critical.find import CriticalPoint, CriticalSet, CriticalValue, find_critical_points
+from .dynamics.descent import GD, SGD, Adam, Cycle, DescentResult, find_cycle, run_descent
+from .dynamics.flow import SOLVERS, Auto, Dop853, Dopri5, FlowResult, Rodas4, solve_flow
+from .dynamics.follow import Budget, FollowedFlow, FollowResult, follow_flow
+from .dynamics.mpflow import solve_flow_mp
+from .dynamics.outcome import Outcome, classify
+from .dynamics.trajectory import Checkpoints, Costs, Events, Status, StepControl, Trajectory
+from .errors import InputError
+from .landscapes.base import LandscapePoint, evaluate, landscape
+from .landscapes.exact import ExactLandscape
+from .landscapes.formula import ExprLandscape
+from .landscapes.mp import MpLandscape
+from .landscapes.np import NpLandscape
+from .problem.activations import ACTIVATIONS, ActivationInfo
+from .problem.network import Network
+from .problem.problem import Data, Init, Problem, Target, load_problem, parse_problem
+from .problem.relu import (
     ReluSetting,
     relu_constant_fit_point,
     relu_critical_values,
@@ -41,7 +43,7 @@ from ._relu import (
     relu_zigzag_point,
     wilson_upper,
 )
-from ._stability import (
+from .stability.stability import (
     Lyapunov,
     MinimumStability,
     NearMinimumRun,
@@ -56,8 +58,6 @@ from ._stability import (
     sample_minima,
     sgd_lyapunov,
 )
-from ._tier import Tier
-from ._trajectory import Checkpoints, Costs, Events, Status, StepControl, Trajectory
 
 __version__ = "0.1.0"
 

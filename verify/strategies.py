@@ -12,10 +12,10 @@ from typing import Any, Sequence
 
 from hypothesis import strategies as st
 
-from ._activations import ACTIVATIONS
-from ._errors import InputError
-from ._network import Network
-from ._problem import Data, Init, Problem, Target
+from .errors import InputError
+from .problem.activations import ACTIVATIONS
+from .problem.network import Network
+from .problem.problem import Data, Init, Problem, Target
 
 __all__ = ["activations", "networks", "rationals", "datasets", "polynomial_targets", "parameters", "initializations",
            "step_sizes", "problems", "instances"]
@@ -161,7 +161,7 @@ def instances(draw: st.DrawFn, *, problem: st.SearchStrategy[Problem] | None = N
               step_size: st.SearchStrategy[Fraction] | None = None) -> Any:
     """Claim instances (``verify.Instance``) from whole problems: theta0 is the problem's
     explicit initialization; with ``step_size`` the instance carries ``params["step_size"]``."""
-    from ._claims import Instance
+    from .claims.engine import Instance
 
     prob = draw(problem if problem is not None else problems())
     theta0 = prob.initial_exact(0)

@@ -14,7 +14,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from ._claims import CheckResult, Claim, Instance, Profile, Verdict, check
+from .claims.engine import CheckResult, Claim, Instance, Profile, Verdict, check
 
 __all__ = ["assert_claim"]
 

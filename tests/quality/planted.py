@@ -28,7 +28,7 @@ from verify import (
     solve_flow_mp,
 )
 from verify import strategies as vst
-from verify._trajectory import Events
+from verify.dynamics.trajectory import Events
 
 FLOW_T1 = 10_000
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from verify import Instance, Verdict, check
-from verify._cli import main
+from verify.cli import main
 from verify.testing import assert_claim
 
 from .planted import (

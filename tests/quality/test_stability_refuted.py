@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from verify import CheckResult, Verdict, check, find_cycle, gd_stability, load_claims, preimage_measure_exact
-from verify._cli import main
+from verify.cli import main
 
 from .planted_stability import (
     LargeStepFromOneOverD,

@@ -1,0 +1,3 @@
+"""Reproductions of the papers' numerical experiments.
+
+Private: the public API is ``verify``."""

@@ -1,0 +1,3 @@
+"""Reports: run records, rendering, figures, progress.
+
+Private: the public API is ``verify``."""
