@@ -94,6 +94,10 @@ def _parser() -> argparse.ArgumentParser:
                          "its outcome is decided (converged, diverging) or a budget is spent")
     fl.add_argument("--budget", type=float, default=60.0, metavar="SECONDS",
                     help="with --until-decided: wall seconds for the whole command (default 60)")
+    fl.add_argument("--escape-seconds", type=float, default=20.0, metavar="SECONDS",
+                    help="with --until-decided: wall seconds per diverging member for its certified escape radius "
+                         "(the largest R with a certified lower bound l(R) of L on |theta| <= R above L at the "
+                         "final state, so the flow never returns into that ball; 0 turns it off; default 20)")
     fl.add_argument("--rtol", type=float, default=None, help="relative tolerance (np default 1e-8; mp 10^-dps)")
     fl.add_argument("--atol", type=float, default=None, help="absolute tolerance (np default rtol/100)")
     fl.add_argument("--tier", choices=("np", "mp"), default="np", help="np (float64 ensembles) or mp")
@@ -436,6 +440,8 @@ def _cmd_follow(args: argparse.Namespace, problem: Any) -> int:
             followed.extend(one.members)
         extra = {"tier": "mp", "dps": args.dps, "solver": "mp", "rtol": args.rtol}
     bar.close()
+    if args.escape_seconds > 0:
+        followed = [_with_escape_radius(problem, f, args.escape_seconds) for f in followed]
     extra.update(until_decided=True, budget={"seconds": args.budget, "t_max": t_max},
                  decided=sum(f.decided for f in followed))
     members = [f.trajectory for f in followed]
@@ -460,7 +466,29 @@ def _cmd_follow(args: argparse.Namespace, problem: Any) -> int:
     for i, f in enumerate(followed):
         when = f"decided at t = {float(f.decided_at):.4g}" if f.decided else f"not decided ({f.why_stopped})"
         print(f"  member {i}: {when}")
+        if f.outcome.escape_radius is not None:
+            print(f"    certified: {f.outcome.escape_radius['statement']}")
     return code
+
+
+def _with_escape_radius(problem: Any, followed: Any, seconds: float) -> Any:
+    """A diverging member with its certified escape radius (``verify.escape_radius`` at the final
+    state, read exactly); others, and problems the branch and bound cannot take, unchanged."""
+    from dataclasses import replace
+
+    from .critical.bounds import escape_radius
+    from .problem.numbers import to_fraction
+
+    if followed.outcome.kind != "diverging":
+        return followed
+    theta = [to_fraction(v, "theta") for v in followed.trajectory.theta]
+    try:
+        er = escape_radius(problem, theta, time_limit=seconds / 8)
+    except InputError as exc:     # beyond the branch and bound's reach: say so, keep the outcome
+        info = {"radius": None, "statement": f"no certified escape radius: {exc}"}
+    else:
+        info = er.to_json()
+    return replace(followed, outcome=replace(followed.outcome, escape_radius=info))
 
 
 def _cmd_descent(args: argparse.Namespace) -> int:

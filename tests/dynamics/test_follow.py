@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 import math
+from fractions import Fraction
 
 import numpy as np
 import pytest
 
-from verify import Budget, ExprLandscape, InputError, NpLandscape, follow_flow, parse_problem
+from verify import Budget, ExprLandscape, InputError, MpLandscape, NpLandscape, follow_flow, load_problem, parse_problem
 from verify.cli import main
 from verify.dynamics.follow import decision_times
 from verify.dynamics.trajectory import Events, Status, StepControl
@@ -152,6 +153,20 @@ def test_cli_until_decided(capsys: pytest.CaptureFixture[str]) -> None:
     [m] = obj["members"]
     assert m["decided"] and m["outcome"]["kind"] == "diverging" and m["status"] == "stopped"
     assert m["why_stopped"] == "decided" and m["decided_at"] == m["t"] and len(m["segments"]) >= 2
+    # the certified escape radius of the diverging flow: L at the final state is below l(R)
+    esc = m["outcome"]["escape_radius"]
+    assert esc["radius"] is not None and "never enters the ball" in esc["statement"]
+    R = float(Fraction(esc["radius"]))
+    assert 0 < R < float(np.linalg.norm(m["theta"]))
+    # an oracle the bound did not compute: the loss (mpmath, 30 digits) at points of the ball
+    prob = load_problem(EXAMPLES / "drift-1-1-1.toml")
+    land = MpLandscape(prob, dps=30)
+    loss_end = land.loss([Fraction(v) for v in m["theta"]])
+    rng = np.random.default_rng(0)
+    for _ in range(200):
+        u = rng.normal(size=4)
+        phi = u / np.linalg.norm(u) * R * rng.uniform() ** 0.25
+        assert land.loss([Fraction(float(v)) for v in phi]) > loss_end
     assert main(["flow", str(EXAMPLES / "drift-1-1-1.toml"), "--until-decided", "--t1", "20"]) == 0
     text = capsys.readouterr().out
     assert "not decided (flow time budget" in text and "undecided" in text
