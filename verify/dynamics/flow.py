@@ -669,6 +669,30 @@ def solve_flow(landscape: Any, theta0: Any, *, t1: float, solver: Solver | Auto 
             costs=Costs(int(steps[e]), int(rejected[e]), int(n_grad[e]), int(n_hess[e])), tier="np",
             extra={} if switching is None else switching.extra(e))
 
+    def after_moves(moved: Array, hit: Array) -> None:
+        """Record the members that reached a checkpoint, check events, ask ``until`` at the
+        checkpoints, and record the members that stopped elsewhere."""
+        if hit.size:
+            record(hit)
+            ck_ptr[hit] += 1
+        check_events(moved)
+        if until is not None and hit.size:
+            for e in hit[status[hit] == _ACTIVE]:
+                if until(int(e), member(int(e))):
+                    status[e] = _STATUS_CODES.index(Status.STOPPED)
+        stopped = moved[(status[moved] != _ACTIVE)]
+        stopped = stopped[~np.isin(stopped, hit)]
+        if stopped.size:
+            record(stopped)
+
+    def report_progress(last: float) -> float:
+        """Report the mean fraction of log flow time done, at most every half second."""
+        if progress is None or time.perf_counter() - last <= 0.5:
+            return last
+        done = np.where(status == _ACTIVE, np.log1p(t) / log_t1, 1.0)
+        progress(float(np.mean(done)))
+        return time.perf_counter()
+
     all_idx = np.arange(E)
     record(all_idx)
     check_events(all_idx)
@@ -705,23 +729,8 @@ def solve_flow(landscape: Any, theta0: Any, *, t1: float, solver: Solver | Auto 
                 if switching is not None:
                     switching.to_stiff(ex[outcome == _ADV_STIFF])
                 moved = ex[(outcome == _ADV_LANDED) | (outcome == _ADV_STOPPED) | (outcome == _ADV_STIFF)]
-                hit = moved[t[moved] == ck_times[np.minimum(ck_ptr[moved], len(ck_times) - 1)]]
-                if hit.size:
-                    record(hit)
-                    ck_ptr[hit] += 1
-                check_events(moved)
-                if until is not None and hit.size:
-                    for e in hit[status[hit] == _ACTIVE]:
-                        if until(int(e), member(int(e))):
-                            status[e] = _STATUS_CODES.index(Status.STOPPED)
-                stopped = moved[(status[moved] != _ACTIVE)]
-                stopped = stopped[~np.isin(stopped, hit)]
-                if stopped.size:
-                    record(stopped)
-            if progress is not None and time.perf_counter() - last_report > 0.5:
-                done = np.where(status == _ACTIVE, np.log1p(t) / log_t1, 1.0)
-                progress(float(np.mean(done)))
-                last_report = time.perf_counter()
+                after_moves(moved, moved[t[moved] == ck_times[np.minimum(ck_ptr[moved], len(ck_times) - 1)]])
+            last_report = report_progress(last_report)
             if switching is None:
                 continue
             idx = idx[(status[idx] == _ACTIVE) & (switching.mode[idx] == 1)]     # Auto's members on Rodas4
@@ -775,23 +784,8 @@ def solve_flow(landscape: Any, theta0: Any, *, t1: float, solver: Solver | Auto 
             if switching is not None:
                 switching.update(acc, None if st.stiffness is None else st.stiffness[ok], hi[ok], h[acc],
                                  float(t1) - t[acc])
-            hit = acc[landed]
-            if hit.size:
-                record(hit)
-                ck_ptr[hit] += 1
-            check_events(acc)
-            if until is not None and hit.size:
-                for e in hit[status[hit] == _ACTIVE]:
-                    if until(int(e), member(int(e))):
-                        status[e] = _STATUS_CODES.index(Status.STOPPED)
-            stopped = acc[(status[acc] != _ACTIVE)]
-            stopped = stopped[~np.isin(stopped, hit)]
-            if stopped.size:
-                record(stopped)
-        if progress is not None and time.perf_counter() - last_report > 0.5:
-            done = np.where(status == _ACTIVE, np.log1p(t) / log_t1, 1.0)
-            progress(float(np.mean(done)))
-            last_report = time.perf_counter()
+            after_moves(acc, acc[landed])
+        last_report = report_progress(last_report)
     if progress is not None:
         progress(1.0)
     wall = time.perf_counter() - t_start
