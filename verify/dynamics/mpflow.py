@@ -197,6 +197,13 @@ class _Monitor:
         """The wall-time budget is spent."""
         return self.deadline is not None and time.perf_counter() > self.deadline
 
+    def spent(self, steps: int, max_steps: int) -> Status | None:
+        """``MAX_STEPS`` when ``steps`` (accepted plus rejected) reached ``max_steps``,
+        ``OUT_OF_TIME`` past the wall-time budget, else None (checked before every step)."""
+        if steps >= max_steps:
+            return Status.MAX_STEPS
+        return Status.OUT_OF_TIME if self.out_of_time() else None
+
     def stop_here(self, t: Mpf, loss: Mpf, y_norm: Mpf, g_norm: Mpf, theta: Callable[[], Vec], costs: Costs,
                   extra: dict[str, Any]) -> bool:
         """The caller's ``until`` test on the trajectory so far (at a checkpoint just recorded)."""
@@ -582,11 +589,8 @@ class _GBS:
         first = True
         last_report = time.perf_counter()
         while status is None:
-            if steps + rejected >= max_steps:
-                status = Status.MAX_STEPS
-                break
-            if mon.out_of_time():
-                status = Status.OUT_OF_TIME
+            status = mon.spent(steps + rejected, max_steps)
+            if status is not None:
                 break
             if H <= 16 * self.eps * max(ctx.one, abs(t)):
                 status = Status.STEP_UNDERFLOW
@@ -868,11 +872,8 @@ class _Taylor:
         steps = rejected = ck = 0
         last_report = time.perf_counter()
         while status is None:
-            if steps + rejected >= max_steps:
-                status = Status.MAX_STEPS
-                break
-            if mon.out_of_time():
-                status = Status.OUT_OF_TIME
+            status = mon.spent(steps + rejected, max_steps)
+            if status is not None:
                 break
             sigma, ok, k_next = self._control(J, theta)
             if not ok:

@@ -315,11 +315,8 @@ class Radau:
         last_report = time.perf_counter()
         order = self.tab.s + 1
         while status is None:
-            if steps + rejected >= max_steps:
-                status = Status.MAX_STEPS
-                break
-            if mon.out_of_time():
-                status = Status.OUT_OF_TIME
+            status = mon.spent(steps + rejected, max_steps)
+            if status is not None:
                 break
             if h <= 16 * self.eps * max(ctx.one, abs(t)):
                 status = Status.STEP_UNDERFLOW
