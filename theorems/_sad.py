@@ -241,7 +241,8 @@ def follow(source: Any, theta0: Sequence[Any], profile: Any, tier: Any) -> tuple
                              seconds=profile.flow_seconds)
 
 
-def _f(x: Any) -> float:
+def to_float(x: Any) -> float:
+    """A tier number (float, mpf, Fraction) as a float; nan where it has none."""
     try:
         return float(x)
     except (TypeError, ValueError, OverflowError):
@@ -253,13 +254,13 @@ def tail_exponent(fl: Any, values: str, decades: float = 1.0) -> float | None:
     squares on the checkpoints; None with fewer than three or non-positive values). ``values``
     is ``"crit"`` (|theta| |grad L|), ``"grad"``, ``"norm"`` or ``"loss"``."""
     ck = fl.trajectory.checkpoints
-    t = [_f(v) for v in ck.t]
+    t = [to_float(v) for v in ck.t]
     if not t or not t[-1] > 0:
         return None
     keep = [i for i, v in enumerate(t) if v > 0 and v >= t[-1] / 10 ** decades]
-    norm = [_f(ck.theta_norm[i]) for i in keep]
-    grad = [_f(ck.grad_norm[i]) for i in keep]
-    loss = [_f(ck.loss[i]) for i in keep]
+    norm = [to_float(ck.theta_norm[i]) for i in keep]
+    grad = [to_float(ck.grad_norm[i]) for i in keep]
+    loss = [to_float(ck.loss[i]) for i in keep]
     y = {"crit": [a * b for a, b in zip(norm, grad)], "grad": grad, "norm": norm, "loss": loss}[values]
     x = [math.log(t[i]) for i in keep]
     if len(x) < 3 or not all(v > 0 and math.isfinite(v) for v in y) or x[-1] - x[0] <= 0:
@@ -273,8 +274,8 @@ def tail_exponent(fl: Any, values: str, decades: float = 1.0) -> float | None:
 def growing(fl: Any, decades: float = 2.0) -> bool:
     """|theta| strictly increasing over the checkpoints of the last ``decades`` of flow time."""
     ck = fl.trajectory.checkpoints
-    t = [_f(v) for v in ck.t]
-    norm = [_f(ck.theta_norm[i]) for i, v in enumerate(t) if t[-1] > 0 and v >= t[-1] / 10 ** decades]
+    t = [to_float(v) for v in ck.t]
+    norm = [to_float(ck.theta_norm[i]) for i, v in enumerate(t) if t[-1] > 0 and v >= t[-1] / 10 ** decades]
     return len(norm) >= 3 and all(b > a for a, b in itertools.pairwise(norm))
 
 
@@ -294,20 +295,20 @@ def dichotomy_margin(fl: Any, land: Any, theta0: Sequence[Any], tier: Any) -> tu
         g0 = tier.norm(land.grad(tier.vector(theta0)))
         gT = traj.grad_norm
         margin = 1 - gT / g0 if g0 > 0 else tier.num(1)
-        return margin, f"converged to a {out.point_kind} with L = {_f(out.limit_loss):.6g}"
+        return margin, f"converged to a {out.point_kind} with L = {to_float(out.limit_loss):.6g}"
     kappa = out.criticality_exponent if out.kind == "diverging" else None
     if kappa is None:
         kappa = tail_exponent(fl, "crit")
     if fl.decided and out.kind == "diverging":
         if kappa is None:
             return None, f"diverging, but |theta| |grad L| has no tail fit: {out.reason}"
-        return -kappa, (f"diverging: |theta| -> {_f(traj.theta_norm):.6g}, L -> {_f(traj.loss):.6g}, "
+        return -kappa, (f"diverging: |theta| -> {to_float(traj.theta_norm):.6g}, L -> {to_float(traj.loss):.6g}, "
                         f"|theta||grad L| ~ t^{kappa:.3g}")
     if fl.decided and out.kind == "periodic":
         return -1.0, "a periodic orbit of a gradient flow"
     late = tail_exponent(fl, "crit", 2.0)
     if growing(fl) and kappa is not None and late is not None and kappa > 0 and late > 0:
-        return -min(kappa, late), (f"neither case by t = {_f(traj.t):g}: |theta| grows while |theta||grad L| "
+        return -min(kappa, late), (f"neither case by t = {to_float(traj.t):g}: |theta| grows while |theta||grad L| "
                                    f"rises (~ t^{min(kappa, late):.3g} over two decades)")
     return None, f"undecided ({fl.why_stopped}): {out.reason}"
 
@@ -315,14 +316,15 @@ def dichotomy_margin(fl: Any, land: Any, theta0: Sequence[Any], tier: Any) -> tu
 def flow_evidence(fl: Any) -> dict[str, Any]:
     """The evidence of a followed flow (outcome, when decided, why it stopped, the series)."""
     out = fl.outcome
-    ev: dict[str, Any] = {"outcome": out.kind, "decided": fl.decided, "decided_at": _f(fl.decided_at)
+    ev: dict[str, Any] = {"outcome": out.kind, "decided": fl.decided, "decided_at": to_float(fl.decided_at)
                           if fl.decided_at is not None else None, "why_stopped": fl.why_stopped,
-                          "t": _f(fl.trajectory.t), "series": series(fl.trajectory),
+                          "t": to_float(fl.trajectory.t), "series": series(fl.trajectory),
                           "status": str(fl.trajectory.status)}
     if out.kind == "converged":
-        ev.update(point_kind=out.point_kind, index=out.index, null_dim=out.null_dim, limit_loss=_f(out.limit_loss))
+        ev.update(point_kind=out.point_kind, index=out.index, null_dim=out.null_dim,
+                  limit_loss=to_float(out.limit_loss))
     if out.kind == "diverging":
-        ev.update(loss_limit=None if out.loss_limit is None else _f(out.loss_limit),
+        ev.update(loss_limit=None if out.loss_limit is None else to_float(out.loss_limit),
                   criticality_exponent=out.criticality_exponent)
     return ev
 
@@ -330,4 +332,4 @@ def flow_evidence(fl: Any) -> dict[str, Any]:
 def restart_state(fl: Any, tier: Any) -> tuple[tuple[Fraction, ...], str]:
     """The flow's final state, exact (its binary value), and where it comes from."""
     theta = tuple(tier.exact_of(v) for v in fl.trajectory.theta)
-    return theta, f"the {tier.name} flow's state at t = {_f(fl.trajectory.t):.4g}"
+    return theta, f"the {tier.name} flow's state at t = {to_float(fl.trajectory.t):.4g}"

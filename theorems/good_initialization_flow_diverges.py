@@ -82,18 +82,19 @@ class GoodInitializationFlowDiverges(Claim):
         out, traj = fl.outcome, fl.trajectory
         loss0 = land.loss(tier.vector(theta0))
         evidence = _sad.flow_evidence(fl)
-        evidence["loss0"] = _sad._f(loss0)
-        start = f"|theta| {_sad._f(tier.norm(tier.vector(theta0))):.5g}, L {_sad._f(loss0):.3g}"
+        evidence["loss0"] = _sad.to_float(loss0)
+        start = f"|theta| {_sad.to_float(tier.norm(tier.vector(theta0))):.5g}, L {_sad.to_float(loss0):.3g}"
         margin: Any = None
         if fl.decided and out.kind == "diverging":
             lim = out.loss_limit
             lim_pos = lim if lim is not None and lim > 0 else 0
             margin = 1 - 2 * lim_pos / traj.loss if traj.loss > 0 else None
-            what = (f"diverging: {start} -> |theta| {_sad._f(traj.theta_norm):.5g}, L {_sad._f(traj.loss):.3g}, "
-                    f"extrapolated limit {'n/a' if lim is None else f'{_sad._f(lim):.3g}'}")
+            what = (f"diverging: {start} -> |theta| {_sad.to_float(traj.theta_norm):.5g}, "
+                    f"L {_sad.to_float(traj.loss):.3g}, "
+                    f"extrapolated limit {'n/a' if lim is None else f'{_sad.to_float(lim):.3g}'}")
         elif fl.decided and out.kind == "converged":
             lim = out.limit_loss
-            what = f"converged to a {out.point_kind} with L = {_sad._f(lim):.6g} ({start})"
+            what = f"converged to a {out.point_kind} with L = {_sad.to_float(lim):.6g} ({start})"
             if lim > tier.tol(1e-14) * max(1, loss0):
                 margin = -lim / loss0
             else:
