@@ -169,3 +169,21 @@ def test_a_worker_killed_mid_run_loses_nothing(tmp_path: Path) -> None:
     _, serial = run_suite([str(claims)], profile="ci", out=tmp_path / "serial", stream=io.StringIO())
     assert got == {r.claim["id"]: (r.verdict.value, r.instances) for r in serial}
     assert got["slow_false"][0] == "counterexample" and got["slow_true"][0] == "consistent"
+
+
+def test_only_dasks_own_random_note_is_silenced_and_only_on_a_worker(monkeypatch) -> None:
+    import warnings
+
+    from verify.claims import execute
+
+    note = "Do not use the `random` module inside strategies; instead consider `st.randoms()`"
+    assert not execute._on_dask_worker()
+    with pytest.warns(UserWarning, match="Do not use"), execute._quiet_worker_random():
+        warnings.warn(note, UserWarning, stacklevel=1)
+    monkeypatch.setattr(execute, "_on_dask_worker", lambda: True)
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        with execute._quiet_worker_random():
+            warnings.warn(note, UserWarning, stacklevel=1)
+            warnings.warn("another warning", UserWarning, stacklevel=1)
+    assert [str(w.message) for w in seen] == ["another warning"]
