@@ -618,3 +618,18 @@ def test_a_cycle_certificate_is_about_the_point_given() -> None:
     cert = certify_cycle(paper_quadrant(), ["3/2", "2/3"], step_size="38/189", period=2, dps=30)
     assert not cert.certified and "moved" in cert.reason, cert.reason
     # (test_paper_two_cycle_is_certified_with_the_closed_form_multipliers: a point next to a cycle still is)
+
+
+@pytest.mark.parametrize("n_hidden, k", [(2, 2), (4, 4)])
+def test_relu_zigzag_saddle_is_a_certified_manifold_with_the_closed_form_value(n_hidden: int, k: int) -> None:
+    """The zig-zag of even k (Cheridito-Jentzen-Rossmannek): a saddle whose rescaling (and dead-neuron)
+    directions are flat. Certified on the slice transversal to them, as a manifold of that dimension; the
+    loss enclosure holds alpha^2 (b - a)^3 / (12 (k + 1)^4), computed here, not by the certifier."""
+    from verify import relu_problem, relu_zigzag_point
+
+    prob = relu_problem(n_hidden)
+    cert = certify_critical_point(prob, relu_zigzag_point(prob, k))
+    assert cert.certified and cert.kind == "saddle", cert.reason
+    assert cert.manifold_dim == k + 3 * (n_hidden - k)       # k rescalings, 3 coordinates per dead neuron
+    lo, hi = (F(v) for v in cert.loss_enclosure)
+    assert lo <= F(2) ** 2 / (12 * (k + 1) ** 4) <= hi and hi - lo < F(1, 10**20)
