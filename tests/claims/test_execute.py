@@ -187,3 +187,38 @@ def test_only_dasks_own_random_note_is_silenced_and_only_on_a_worker(monkeypatch
             warnings.warn(note, UserWarning, stacklevel=1)
             warnings.warn("another warning", UserWarning, stacklevel=1)
     assert [str(w.message) for w in seen] == ["another warning"]
+
+
+def test_longest_claims_are_submitted_first_from_an_earlier_runs_times(tmp_path: Path) -> None:
+    from types import SimpleNamespace
+
+    from verify.claims.execute import Executor, check_parallel
+    from verify.report.run import _earlier_costs
+
+    runs = tmp_path / "runs"
+    runs.mkdir()
+    (runs / "20260101T000000Z-ci.jsonl").write_text('{"claim": "a", "wall_s": 99}\n', encoding="utf-8")
+    (runs / "20260102T000000Z-quick.jsonl").write_text('{"claim": "a", "wall_s": 7}\n', encoding="utf-8")
+    (runs / "20260103T000000Z-ci.jsonl").write_text(
+        '{"claim": "a", "wall_s": 5.5}\nnot json\n{"claim": "b", "wall_s": "x"}\n{"claim": "c", "wall_s": 40}\n'
+        '{"claim": "d", "wall_s": -1}\n', encoding="utf-8")
+    new = runs / "20260104T000000Z-ci.jsonl"
+    new.touch()
+    assert _earlier_costs(new, "ci") == {"a": 5.5, "c": 40.0}
+    assert _earlier_costs(new, "thorough") == {}
+
+    class Recorder(Executor):
+        def __init__(self) -> None:
+            self.seen: list[tuple[str, str, float]] = []
+
+        def submit(self, fn, *args, priority: float = 0):  # type: ignore[no-untyped-def]
+            self.seen.append((fn.__name__, args[0], priority))
+            return None
+
+    ex = Recorder()
+    claims = [(SimpleNamespace(id=c), f"ref-{c}") for c in "abce"]
+    check_parallel(ex, claims, SimpleNamespace(search_parts=2), None, costs={"a": 5.5, "c": 40.0})
+    parts = [(ref, p) for fn, ref, p in ex.seen if fn == "part_task"]
+    order = [ref for ref, _ in sorted(parts, key=lambda rp: -rp[1])]
+    assert order == ["ref-c", "ref-c", "ref-a", "ref-a", "ref-b", "ref-b", "ref-e", "ref-e"]
+    assert all(p > 40 for fn, _, p in ex.seen if fn == "conclude_task")

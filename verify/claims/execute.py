@@ -18,7 +18,7 @@ from __future__ import annotations
 import abc
 import contextlib
 from functools import lru_cache
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any, Callable, Iterator, Mapping, Sequence
 
 from ..errors import InputError
 
@@ -35,8 +35,9 @@ class Executor(abc.ABC):
     description: str = "in process"
 
     @abc.abstractmethod
-    def submit(self, fn: Callable[..., Any], *args: Any) -> Any:
-        """Schedule ``fn(*args)``; arguments may be the results of earlier submissions."""
+    def submit(self, fn: Callable[..., Any], *args: Any, priority: float = 0) -> Any:
+        """Schedule ``fn(*args)``; arguments may be the results of earlier submissions. Among tasks
+        that are ready, a cluster starts those of higher ``priority`` first."""
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release the cluster (nothing for the in-process executor)."""
@@ -53,7 +54,7 @@ class _Done:
 class InProcess(Executor):
     """Runs each task at once, here (the default)."""
 
-    def submit(self, fn: Callable[..., Any], *args: Any) -> _Done:
+    def submit(self, fn: Callable[..., Any], *args: Any, priority: float = 0) -> _Done:
         return _Done(fn(*(_value(a) for a in args)))
 
 
@@ -95,8 +96,8 @@ class DaskExecutor(Executor):
             self.workers = workers
             self.description = f"a local Dask cluster of {workers} worker processes"
 
-    def submit(self, fn: Callable[..., Any], *args: Any) -> Any:
-        return self.client.submit(fn, *args, pure=False, retries=RETRIES)
+    def submit(self, fn: Callable[..., Any], *args: Any, priority: float = 0) -> Any:
+        return self.client.submit(fn, *args, pure=False, retries=RETRIES, priority=priority)
 
     def close(self) -> None:
         with contextlib.suppress(Exception):
@@ -210,11 +211,22 @@ def conclude_task(ref: str, profile: Any, seed: int | None, parts: Sequence[Any]
 
 
 def check_parallel(ex: Executor, claims: Sequence[tuple[Any, str]], profile: Any,
-                   seed: int | None) -> list[Any]:
+                   seed: int | None, costs: Mapping[str, float] | None = None) -> list[Any]:
     """Submit every part of every claim's search, then each claim's conclusion; returns one
-    pending result per claim, in the order given (``.result()`` waits for it)."""
+    pending result per claim, in the order given (``.result()`` waits for it).
+
+    ``costs`` (expected seconds per claim id, e.g. the wall times of an earlier run of the same
+    profile) only orders the work: the parts of the longest claims start first, so that no long
+    part is left to run alone at the end (longest processing time first); a conclusion starts as
+    soon as its parts are done. Claims without a cost keep the order given, after those with one.
+    The results do not depend on the order."""
+    costs = costs or {}
+    top = max(costs.values(), default=0.0) + 1.0
     pending = []
-    for _, ref in claims:
-        parts = [ex.submit(part_task, ref, profile, seed, k) for k in range(profile.search_parts)]
-        pending.append(ex.submit(conclude_task, ref, profile, seed, parts))
+    for k, (claim, ref) in enumerate(claims):
+        cost = costs.get(claim.id)
+        # priorities: higher first; among claims without a cost, earlier first
+        prio = float(cost) / profile.search_parts if cost is not None else -float(k + 1)
+        parts = [ex.submit(part_task, ref, profile, seed, j, priority=prio) for j in range(profile.search_parts)]
+        pending.append(ex.submit(conclude_task, ref, profile, seed, parts, priority=top))
     return pending

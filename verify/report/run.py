@@ -11,7 +11,9 @@ from __future__ import annotations
 import argparse
 import datetime
 import json
+import math
 import os
+import re
 import shlex
 import sys
 import time
@@ -307,6 +309,31 @@ def _append(run_file: Path, result: Any, run_info: dict[str, Any], k: int) -> No
         fh.write(json.dumps(record, sort_keys=True) + "\n")
 
 
+def _earlier_costs(run_file: Path, profile: str) -> dict[str, float]:
+    """Wall seconds per claim id in the newest earlier run file of this profile next to ``run_file``
+    (only to schedule the longest claims first; unreadable lines are skipped)."""
+    name = re.compile(rf"\d{{8}}T\d{{6}}Z-{re.escape(profile)}(-\d+)?")
+    earlier = sorted(p for p in run_file.parent.glob("*.jsonl") if p != run_file and name.fullmatch(p.stem))
+    for path in reversed(earlier):
+        costs: dict[str, float] = {}
+        try:
+            lines = path.read_text(encoding="utf-8").splitlines()
+        except (OSError, UnicodeDecodeError):
+            continue
+        for line in lines:
+            try:
+                rec = json.loads(line)
+                cid, wall = rec["claim"], rec["wall_s"]
+            except (ValueError, KeyError, TypeError):
+                continue
+            if isinstance(cid, str) and isinstance(wall, (int, float)) and not isinstance(wall, bool) \
+                    and math.isfinite(wall) and wall >= 0:
+                costs[cid] = float(wall)
+        if costs:
+            return costs
+    return {}
+
+
 def _run_claims_parallel(ex: Any, claims: Sequence[tuple[Any, str]], prof: Any, seed: int | None, out_dir: Path,
                          run_file: Path, run_info: dict[str, Any], display: _Display, results: list[Any]) -> None:
     """Every claim's search parts and conclusion on the cluster; records and counterexample files
@@ -317,7 +344,7 @@ def _run_claims_parallel(ex: Any, claims: Sequence[tuple[Any, str]], prof: Any, 
     from ..claims.execute import check_parallel
 
     began = time.perf_counter()
-    pending = check_parallel(ex, claims, prof, seed)
+    pending = check_parallel(ex, claims, prof, seed, costs=_earlier_costs(run_file, prof.name))
     for k, ((claim, cref), fut) in enumerate(zip(claims, pending), 1):
         display.start(k, claim.id)
         try:
