@@ -184,3 +184,29 @@ def test_cli_writes_curves_and_summary(tmp_path, capsys) -> None:  # type: ignor
     assert again[0] == before.splitlines()[0] and len(again) == len(before.splitlines())
     np.testing.assert_allclose([float(v) for v in again[-1].split(",")],
                                [float(v) for v in before.splitlines()[-1].split(",")], rtol=1e-6)
+
+
+@pytest.mark.parametrize("act", ["tanh", "softplus", "swish", "gelu", "elu"])
+def test_activation_derivatives_match_mpmath_at_zero_and_far_out(act: str) -> None:
+    """s and s' of the grid's fast activation forms against mpmath at 30 digits (z = 0 and |z| up to 40
+    included: the cancellation-prone and overflow-prone points), in float64 and float32."""
+    import mpmath
+
+    from verify.experiments.reproduce import _act
+
+    mp = mpmath.mp.clone()
+    mp.dps = 30
+    ref = {"tanh": mp.tanh, "softplus": lambda z: mp.log1p(mp.exp(z)), "swish": lambda z: z / (1 + mp.exp(-z)),
+           "gelu": lambda z: z * mp.ncdf(z), "elu": lambda z: z if z > 0 else mp.expm1(z)}[act]
+    zs = [-40.0, -9.5, -1.25, -1e-3, 0.0, 1e-3, 0.75, 3.0, 17.0, 40.0]
+    s, ds = _act(act)
+    for dtype, tol in ((np.float64, 1e-13), (np.float32, 3e-6)):
+        z = np.array(zs, dtype=dtype)
+        val = s(z)
+        der = ds(z, val)
+        assert val.dtype == dtype and der.dtype == dtype
+        for zk, v, d in zip(zs, val, der):
+            want_v = ref(mp.mpf(zk))
+            want_d = mp.diff(ref, mp.mpf(zk)) if not (act == "elu" and zk == 0) else mp.one
+            assert abs(v - want_v) <= tol * max(1, abs(want_v)), (zk, v, want_v)
+            assert abs(d - want_d) <= tol * max(1, abs(want_d)), (zk, d, want_d)
