@@ -156,6 +156,21 @@ def test_auto_switches_to_rodas4_and_back() -> None:
     assert auto.costs.n_grad + 6 * auto.costs.n_hess < 0.8 * explicit.costs.n_grad, (auto.costs, explicit.costs)
 
 
+def test_auto_does_not_switch_where_too_few_explicit_steps_remain() -> None:
+    """The switch to Rodas4 needs ``ahead`` explicit steps of the current size left to the horizon:
+    with a horizon just past the stiff phase's detection it stays explicit, and agrees with Dop853."""
+    land = SWITCHING.np()
+    th0 = np.array([1.0, 0.0, 0.0])
+    control = StepControl(rtol=1e-9, atol=1e-11)
+    eager = solve_flow(land, th0, t1=50.0, solver=Auto(ahead=1), control=control).members[0]
+    never = solve_flow(land, th0, t1=50.0, solver=Auto(ahead=10**9), control=control).members[0]
+    explicit = solve_flow(land, th0, t1=50.0, solver=Dop853(), control=control).members[0]
+    assert eager.extra["switches"] >= 1 and never.extra["switches"] == 0
+    np.testing.assert_allclose(never.theta, explicit.theta, rtol=1e-12, atol=1e-14)
+    with pytest.raises(InputError, match="ahead"):
+        Auto(ahead=0)
+
+
 def test_auto_turns_stiff_on_a_slow_drift() -> None:
     p = parse_problem("""
 [network]

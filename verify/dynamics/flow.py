@@ -51,6 +51,9 @@ _STATUS_CODES = list(Status)
 SAFETY = 0.9
 MIN_FACTOR = 0.2
 MAX_FACTOR = 10.0
+#: under ``solver="auto"``, Rodas4 steps of the stiff members per pass of the compiled explicit loop
+#: over the others (a pass costs a few array operations over the whole ensemble)
+STIFF_BURST = 16
 
 
 @dataclass(frozen=True)
@@ -308,6 +311,16 @@ class Auto:
     nonstiff_factor : float
         A Rodas4 step counts as non-stiff when h rho <= nonstiff_factor x boundary x w
         (default 0.9, a hysteresis against switching back and forth).
+    ahead : int
+        Explicit steps of the current size that must remain to the horizon for a switch to
+        Rodas4 (default 1000). With compiled kernels an explicit step of one member costs a few
+        microseconds inside the compiled loop, while a Rodas4 step of the few members that
+        switched costs about 0.5 ms of array operations (measured on the 1-4-1 ensemble of
+        ``bench/bench_flow.py``: a ratio of about 100); a switch pays when the explicit steps it
+        saves exceed that ratio times the ten or more Rodas4 steps it takes. On that benchmark,
+        ``ahead=100`` switched 4 of 1000 members 20 time units before the horizon and cost 12%
+        over Dop853 alone; 1000 switches none there and still switches the drifting flows of
+        ``auto_long_horizon`` at once.
 
     References
     ----------
@@ -323,13 +336,14 @@ class Auto:
     to_stiff: int = 100
     to_explicit: int = 3
     nonstiff_factor: float = 0.9
+    ahead: int = 1000
 
     def __post_init__(self) -> None:
         if not isinstance(self.explicit, _ExplicitRK):
             raise InputError("explicit", self.explicit, "use Dop853() or Dopri5()")
         if not isinstance(self.stiff, Rodas4):
             raise InputError("stiff", self.stiff, "use Rodas4()")
-        for key in ("to_stiff", "to_explicit"):
+        for key in ("to_stiff", "to_explicit", "ahead"):
             v = getattr(self, key)
             if isinstance(v, bool) or not isinstance(v, int) or v < 1:
                 raise InputError(key, v, "must be a positive integer")
@@ -444,7 +458,7 @@ class _Switching:
             calm_stiff = (mode == 1) & (rho * h_next <= self.auto.nonstiff_factor * self.boundary * self.ratio)
             count = np.where(mode == 1, np.where(calm_stiff, count + 1, 0), count)
         # to Rodas4 only if at least to_stiff explicit steps of this size remain (else it cannot pay)
-        ahead = left >= self.auto.to_stiff * h_next
+        ahead = left >= self.auto.ahead * h_next
         flip = np.where(ex, (count >= self.auto.to_stiff * self.backoff[acc]) & ahead, count >= self.auto.to_explicit)
         self.count[acc], self.calm[acc] = np.where(flip, 0, count), np.where(flip, 0, calm)
         if flip.any():
@@ -693,55 +707,14 @@ def solve_flow(landscape: Any, theta0: Any, *, t1: float, solver: Solver | Auto 
         progress(float(np.mean(done)))
         return time.perf_counter()
 
-    all_idx = np.arange(E)
-    record(all_idx)
-    check_events(all_idx)
-    with np.errstate(all="ignore"):
-        h = _initial_step(landscape, theta, grad, solver.error_exponent, rtol, atol, float(t1)) \
-            if control.h0 is None else np.full(E, float(control.h0))
-    n_grad += 1 if control.h0 is None else 0
-    last_report = time.perf_counter()
-    log_t1 = np.log1p(float(t1))
-    # the compiled adaptive loop of the explicit pair (a fixed pair, or Auto's members on it: then with
-    # Hairer's test inside the loop, which hands a member over to Rodas4 with the outcome _ADV_STIFF)
-    advance = _compiled_advance(landscape, solver.explicit if isinstance(solver, Auto) else solver)
-    while True:
-        idx = np.flatnonzero(status == _ACTIVE)
-        if idx.size == 0:
-            break
-        if max_seconds is not None and time.perf_counter() - t_start > max_seconds:
-            status[idx] = _STATUS_CODES.index(Status.OUT_OF_TIME)
-            record(idx)
-            break
-        if advance is not None:
-            ex = idx if switching is None else idx[switching.mode[idx] == 0]
-            if ex.size:
-                target = ck_times[np.minimum(ck_ptr[ex], len(ck_times) - 1)]
-                stiff_args = None if switching is None else (
-                    switching.count, switching.calm, switching.auto.to_stiff * switching.backoff,
-                    (switching.boundary, float(t1), switching.auto.to_stiff))
-                outcome = advance(ex, theta, grad, loss, t, h, target, steps, rejected, n_grad,
-                                  (rtol, atol, SAFETY, MIN_FACTOR, MAX_FACTOR, control.max_steps),
-                                  (events.gtol, events.radius,
-                                   np.nan if events.loss_below is None else events.loss_below), 64, stiff_args)
-                status[ex[outcome == _ADV_BUDGET]] = _STATUS_CODES.index(Status.MAX_STEPS)
-                status[ex[outcome == _ADV_UNDERFLOW]] = _STATUS_CODES.index(Status.STEP_UNDERFLOW)
-                if switching is not None:
-                    switching.to_stiff(ex[outcome == _ADV_STIFF])
-                moved = ex[(outcome == _ADV_LANDED) | (outcome == _ADV_STOPPED) | (outcome == _ADV_STIFF)]
-                after_moves(moved, moved[t[moved] == ck_times[np.minimum(ck_ptr[moved], len(ck_times) - 1)]])
-            last_report = report_progress(last_report)
-            if switching is None:
-                continue
-            idx = idx[(status[idx] == _ACTIVE) & (switching.mode[idx] == 1)]     # Auto's members on Rodas4
-            if idx.size == 0:
-                continue
+    def step_members(idx: Array) -> None:
+        """One attempted step of the numpy solver (or of Auto's Rodas4) for the members ``idx``."""
         budget = (steps[idx] + rejected[idx]) >= control.max_steps
         if np.any(budget):
             status[idx[budget]] = _STATUS_CODES.index(Status.MAX_STEPS)
             idx = idx[~budget]
             if idx.size == 0:
-                break
+                return
         target = ck_times[np.minimum(ck_ptr[idx], len(ck_times) - 1)]
         hi = np.minimum(h[idx], target - t[idx])
         lands = hi >= target - t[idx]  # this step ends exactly on the next checkpoint
@@ -751,7 +724,7 @@ def solve_flow(landscape: Any, theta0: Any, *, t1: float, solver: Solver | Auto 
             keep = ~underflow
             idx, hi, lands = idx[keep], hi[keep], lands[keep]
             if idx.size == 0:
-                continue
+                return
         with np.errstate(all="ignore"):
             if switching is None:
                 assert isinstance(solver, Solver)
@@ -785,6 +758,57 @@ def solve_flow(landscape: Any, theta0: Any, *, t1: float, solver: Solver | Auto 
                 switching.update(acc, None if st.stiffness is None else st.stiffness[ok], hi[ok], h[acc],
                                  float(t1) - t[acc])
             after_moves(acc, acc[landed])
+
+    all_idx = np.arange(E)
+    record(all_idx)
+    check_events(all_idx)
+    with np.errstate(all="ignore"):
+        h = _initial_step(landscape, theta, grad, solver.error_exponent, rtol, atol, float(t1)) \
+            if control.h0 is None else np.full(E, float(control.h0))
+    n_grad += 1 if control.h0 is None else 0
+    last_report = time.perf_counter()
+    log_t1 = np.log1p(float(t1))
+    # the compiled adaptive loop of the explicit pair (a fixed pair, or Auto's members on it: then with
+    # Hairer's test inside the loop, which hands a member over to Rodas4 with the outcome _ADV_STIFF)
+    advance = _compiled_advance(landscape, solver.explicit if isinstance(solver, Auto) else solver)
+    while True:
+        idx = np.flatnonzero(status == _ACTIVE)
+        if idx.size == 0:
+            break
+        if max_seconds is not None and time.perf_counter() - t_start > max_seconds:
+            status[idx] = _STATUS_CODES.index(Status.OUT_OF_TIME)
+            record(idx)
+            break
+        if advance is not None:
+            ex = idx if switching is None else idx[switching.mode[idx] == 0]
+            if ex.size:
+                target = ck_times[np.minimum(ck_ptr[ex], len(ck_times) - 1)]
+                stiff_args = None if switching is None else (
+                    switching.count, switching.calm, switching.auto.to_stiff * switching.backoff,
+                    (switching.boundary, float(t1), switching.auto.ahead))
+                outcome = advance(ex, theta, grad, loss, t, h, target, steps, rejected, n_grad,
+                                  (rtol, atol, SAFETY, MIN_FACTOR, MAX_FACTOR, control.max_steps),
+                                  (events.gtol, events.radius,
+                                   np.nan if events.loss_below is None else events.loss_below), 64, stiff_args)
+                status[ex[outcome == _ADV_BUDGET]] = _STATUS_CODES.index(Status.MAX_STEPS)
+                status[ex[outcome == _ADV_UNDERFLOW]] = _STATUS_CODES.index(Status.STEP_UNDERFLOW)
+                if switching is not None:
+                    switching.to_stiff(ex[outcome == _ADV_STIFF])
+                moved = ex[(outcome == _ADV_LANDED) | (outcome == _ADV_STOPPED) | (outcome == _ADV_STIFF)]
+                after_moves(moved, moved[t[moved] == ck_times[np.minimum(ck_ptr[moved], len(ck_times) - 1)]])
+            last_report = report_progress(last_report)
+            if switching is None:
+                continue
+            idx = idx[(status[idx] == _ACTIVE) & (switching.mode[idx] == 1)]     # Auto's members on Rodas4
+            if idx.size == 0:
+                continue
+        for _burst in range(1 if switching is None else STIFF_BURST):
+            step_members(idx)
+            if switching is None:
+                break
+            idx = idx[(status[idx] == _ACTIVE) & (switching.mode[idx] == 1)]
+            if idx.size == 0:
+                break
         last_report = report_progress(last_report)
     if progress is not None:
         progress(1.0)
