@@ -131,6 +131,14 @@ def _gelu_derivative(z: Array, s: Array) -> Array:
     return phi
 
 
+def _elu_derivative(z: Array, s: Array) -> Array:
+    """1 for z > 0, e^z = s + 1 else; in the dtype of z (np.where with a Python 1.0 would make a
+    float64 copy of a float32 array)."""
+    d = s + 1.0
+    np.copyto(d, 1.0, where=z > 0)
+    return d
+
+
 def _act(name: str) -> tuple[Callable[[Array], Array], Callable[[Array, Array], Array]]:
     """s(z) and s'(z) given (z, s(z)); relu'(0) = 0 as in PyTorch."""
     if name == "tanh":
@@ -143,7 +151,7 @@ def _act(name: str) -> tuple[Callable[[Array], Array], Callable[[Array, Array], 
         return (lambda z: z * sc.ndtr(z)), _gelu_derivative
     if name == "elu":
         return ((lambda z: np.where(z > 0, z, np.expm1(np.minimum(z, 0.0)))),
-                (lambda z, s: np.where(z > 0, 1.0, s + 1.0).astype(z.dtype)))
+                _elu_derivative)
     if name == "relu":
         return (lambda z: np.maximum(z, 0.0)), (lambda z, s: (z > 0).astype(z.dtype))
     raise InputError("--activation", name, "use one of " + ", ".join(ACTIVATIONS))
