@@ -90,8 +90,18 @@ class DaskExecutor(Executor):
             self.description = f"Dask scheduler {scheduler} ({self.workers} workers)"
         else:
             assert workers is not None
-            self.cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                                        dashboard_address=None, silence_logs=logging.ERROR)
+            import dask
+
+            # the workers' environment: single-threaded BLAS as Dask sets it, but glibc's own malloc
+            # thresholds (Dask's MALLOC_TRIM_THRESHOLD_ also freezes the mmap threshold at 128 KiB,
+            # so that every array above it is mapped and unmapped anew; the serial run keeps the
+            # adaptive default)
+            environ = {k: v for k, v in dask.config.get("distributed.nanny.pre-spawn-environ", {}).items()
+                       if k != "MALLOC_TRIM_THRESHOLD_"}
+            with dask.config.set({"distributed.nanny.pre-spawn-environ": environ,
+                                  "distributed.worker.profile.enabled": False}):
+                self.cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                                            dashboard_address=None, silence_logs=logging.ERROR)
             self.client = Client(self.cluster)
             self.workers = workers
             self.description = f"a local Dask cluster of {workers} worker processes"
