@@ -282,7 +282,7 @@ class Auto:
     stability boundary (6.1 for DOP853, 3.25 for DOPRI5) on ``to_stiff`` accepted steps with
     fewer than 6 non-stiff steps in between (the rule of Hairer's DOP853), the step size is
     limited by stability rather than accuracy, and the member continues with ``Rodas4``
-    unless fewer than ``to_stiff`` explicit steps remain to the horizon.
+    unless fewer than ``ahead`` explicit steps of the current size remain to the horizon.
     While a member uses Rodas4, ``POWER_STEPS`` warm-started power iterations on the Hessian
     it has anyway estimate rho; when the next Rodas4 step h satisfies
     h rho <= ``nonstiff_factor`` x boundary x w on ``to_explicit`` consecutive accepted steps,
@@ -457,7 +457,7 @@ class _Switching:
             rho = hr / np.where(h_used > 0, h_used, np.inf)
             calm_stiff = (mode == 1) & (rho * h_next <= self.auto.nonstiff_factor * self.boundary * self.ratio)
             count = np.where(mode == 1, np.where(calm_stiff, count + 1, 0), count)
-        # to Rodas4 only if at least to_stiff explicit steps of this size remain (else it cannot pay)
+        # to Rodas4 only if at least `ahead` explicit steps of this size remain (else it cannot pay)
         ahead = left >= self.auto.ahead * h_next
         flip = np.where(ex, (count >= self.auto.to_stiff * self.backoff[acc]) & ahead, count >= self.auto.to_explicit)
         self.count[acc], self.calm[acc] = np.where(flip, 0, count), np.where(flip, 0, calm)

@@ -100,7 +100,7 @@ TARGETS: dict[int, SadTarget] = {
 # the batched network
 # --------------------------------------------------------------------------------------
 def _softplus(z: Array) -> Array:
-    """log(1 + e^z) = max(z, 0) + log1p(e^-|z|), in place on one temporary (numpy's logaddexp and
+    """log(1 + e^z) = max(z, 0) + log1p(e^-|z|), computed in place in one array (numpy's logaddexp and
     scipy's expit are 20-50x slower than exp and log1p on float32 arrays)."""
     a = np.abs(z)
     np.negative(a, out=a)
