@@ -158,7 +158,8 @@ def test_auto_switches_to_rodas4_and_back() -> None:
 
 def test_auto_does_not_switch_where_too_few_explicit_steps_remain() -> None:
     """The switch to Rodas4 needs ``ahead`` explicit steps of the current size left to the horizon:
-    with a horizon just past the stiff phase's detection it stays explicit, and agrees with Dop853."""
+    with ahead = 1 the stiff phase switches; with more steps than the whole flow could take it never
+    does, and the run is Dop853's."""
     land = SWITCHING.np()
     th0 = np.array([1.0, 0.0, 0.0])
     control = StepControl(rtol=1e-9, atol=1e-11)
