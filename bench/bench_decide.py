@@ -38,7 +38,7 @@ import argparse
 import json
 import time
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
@@ -209,9 +209,13 @@ def check_diverging(problem: Any, member: Any) -> tuple[bool, bool, str]:
                         f"{'consistent' if lim_ok else 'NOT consistent'} with the continued loss")
 
 
-def run(n: int, budget: float, *, seed: int = 2025, log: Callable[[str], None] = print) -> dict[str, Any]:
+def run(n: int, budget: float, *, seed: int = 2025, log: Callable[[str], None] = print,
+        only: Sequence[str] | None = None) -> dict[str, Any]:
+    """Follow the flows of ``cases(n, seed)`` (only those named in ``only``, if given) and check them."""
     rows = []
     for case in cases(n, seed):
+        if only and case.name not in only:
+            continue
         problem = parse_problem(case.toml, name=case.name)
         land = NpLandscape(problem)
         theta0 = problem.init.thetas(problem.network)[0]
@@ -238,6 +242,7 @@ def run(n: int, budget: float, *, seed: int = 2025, log: Callable[[str], None] =
             f"t={row['t']:<9.3g} {wall:6.1f}s  {row.get('correct', '-')!s:<5} {row.get('check', row['reason'])[:150]}")
     decided = [r for r in rows if r["decided"]]
     wrong = [r for r in decided if not r.get("correct", False)]
+    n = len(rows)
     return {"problems": n, "budget_s": budget, "decided": len(decided), "fraction_decided": len(decided) / max(1, n),
             "wrong": len(wrong), "median_wall_s": float(np.median([r["wall_s"] for r in rows])),
             "kinds": {k: sum(r["kind"] == k for r in rows) for k in ("converged", "diverging", "undecided")},
@@ -265,8 +270,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--budget", type=float, default=45.0, help="wall seconds per flow")
     ap.add_argument("--seed", type=int, default=2025)
     ap.add_argument("--json", metavar="PATH")
+    ap.add_argument("--only", metavar="NAMES", help="comma-separated problem names (e.g. sad-3,sad-21): follow only "
+                                                     "these of the problems drawn")
     args = ap.parse_args(argv)
-    out = run(args.problems, args.budget, seed=args.seed)
+    out = run(args.problems, args.budget, seed=args.seed, only=args.only.split(",") if args.only else None)
     print(f"decided {out['decided']}/{out['problems']} ({100 * out['fraction_decided']:.0f}%), wrong {out['wrong']}, "
           f"kinds {out['kinds']}, median wall {out['median_wall_s']:.1f} s")
     if args.json:

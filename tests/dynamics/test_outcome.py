@@ -476,3 +476,55 @@ def test_a_slow_approach_with_a_finite_path_is_not_called_diverging() -> None:
     out = classify(land, traj)
     assert out.kind != "diverging", out.reason
     assert "path left" in out.reason or out.kind == "converged", out.reason
+
+
+class _Floored:
+    """A formula landscape that declares its loss nonnegative, as network landscapes do."""
+
+    loss_floor = 0.0
+
+    def __init__(self, land) -> None:
+        self._land = land
+
+    def __getattr__(self, name):
+        return getattr(self._land, name)
+
+
+def test_the_path_bound_holds_on_a_degenerate_minimum_and_is_only_evidence() -> None:
+    # L = (w - 3)^4 from w = 2: 3 - w = (1 + 8 t)^(-1/2) and L = (1 + 8 t)^-2, so alpha = 2 and the path
+    # left at T is 3 - w(T); the bound sqrt(T L(T)) / (1 - 2^(-1/2)) is 1.21 times it for large T
+    base = ExprLandscape("(w - 3)**4", ["w"]).np()
+    T = 1e6
+    traj = flow(base, [2.0], T, control=TIGHT)
+    left = (1 + 8 * T) ** -0.5
+    assert 3 - traj.theta[0] == pytest.approx(left, rel=1e-6)
+    out = classify(_Floored(base), traj)
+    assert out.path_left is not None, out.reason
+    assert left <= out.path_left <= 1.3 * left, (out.path_left, left)
+    assert "extrapolation, not a decision" in out.reason
+    # without a declared floor (a formula may go negative) there is no bound
+    assert classify(base, traj).path_left is None
+
+
+@pytest.mark.parametrize(("alpha", "applies"), [(2.0, True), (1.3, True), (1.0, False), (0.5, False)])
+def test_the_path_bound_needs_the_loss_to_fall_faster_than_one_over_t(alpha, applies) -> None:
+    from verify.dynamics.outcome import _late, _NpOps, _path_left
+    from verify.dynamics.trajectory import Checkpoints, Costs, Trajectory
+
+    t = np.geomspace(1e3, 1e4, 9)
+    L = 5.0 * t ** -alpha
+    ck = Checkpoints(tuple(t), tuple(L), tuple(np.full(9, 2.0)), tuple(np.full(9, 1e-9)))
+    traj = Trajectory(Status.T1_REACHED, "", t[-1], L[-1], 2.0, 1e-9, (2.0,), ck, Costs())
+    ops = _NpOps(LOGISTIC.np())
+    got = _path_left(ops, _late(ops, traj), 9, 0.0)
+    if not applies:
+        assert got is None
+        return
+    bound, a = got
+    assert a == pytest.approx(alpha, rel=1e-9)
+    assert bound == pytest.approx(math.sqrt(t[-1] * L[-1]) / (1 - 2 ** ((1 - alpha) / 2)), rel=1e-12)
+    # a decay that slows down on the second half of the tail counts at its slower rate
+    L2 = np.where(t < t[4], L, L[4] * (t / t[4]) ** -1.0)
+    ck2 = Checkpoints(tuple(t), tuple(L2), tuple(np.full(9, 2.0)), tuple(np.full(9, 1e-9)))
+    traj2 = Trajectory(Status.T1_REACHED, "", t[-1], L2[-1], 2.0, 1e-9, (2.0,), ck2, Costs())
+    assert _path_left(ops, _late(ops, traj2), 9, 0.0) is None

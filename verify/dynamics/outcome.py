@@ -191,6 +191,11 @@ class Outcome:
         diverging: kappa of |theta| |grad L| ~ t^kappa on the tail (negative: falling).
     orbit : tuple or None
         periodic: the refined points theta_0, ..., theta_{k-1} of the cycle.
+    path_left : optional
+        converged and undecided flows whose loss falls to its floor (the landscape's
+        ``loss_floor``: 0 for networks) faster than 1/t on the tail: the most the flow can
+        still move *if the loss keeps that rate* (see ``_path_left``). An extrapolation
+        reported as evidence, never used to decide; None where the rule does not apply.
     escape_radius : optional
         Reserved for the certified tier: a radius R such that L(theta(t)) < l(R), a
         certified lower bound of L on the ball |theta| <= R, so the flow has left that ball
@@ -216,6 +221,7 @@ class Outcome:
     loss_fit: dict | None = None
     criticality_exponent: float | None = None
     orbit: tuple | None = None
+    path_left: Any = None
     escape_radius: Any = None
 
     def __post_init__(self) -> None:
@@ -760,6 +766,35 @@ def _criticality(late: _Late, n: int) -> tuple:
     return tuple(a * b for a, b in zip(late.theta_norm[-n:], late.grad_norm[-n:]))
 
 
+def _path_left(ops: Any, late: _Late, n: int, floor: Any) -> tuple[Any, float] | None:
+    """(bound, alpha) where the loss's excess over its floor falls like t^-alpha with alpha > 1 +
+    PATH_MARGIN on the tail (alpha: the smallest slope of ln(L - floor) against ln t over the tail and
+    its halves, so that a decay that slows down counts at its slower rate); None where the rule does
+    not apply (no floor known, too few checkpoints, a slower decay).
+
+    If L(t) - floor <= (L(T) - floor) (t / T)^-alpha for all t >= T, the path left is at most
+    sqrt(T (L(T) - floor)) / (1 - 2^((1 - alpha) / 2)): along a gradient flow |theta'| = |grad L| and
+    |grad L|^2 = -dL/dt, so by Cauchy-Schwarz the path over [T 2^j, T 2^(j+1)] is at most
+    sqrt(T 2^j (L(T 2^j) - floor)), a geometric series for alpha > 1. The premise is an
+    extrapolation (a flow that will leave a plateau breaks it), so the bound is evidence only."""
+    if floor is None or n < MIN_WINDOW or len(late.t) < n:
+        return None
+    t, L = late.t[-n:], late.loss[-n:]
+    excess = [v - floor for v in L]
+    if not all(e > 0 for e in excess):
+        return None
+    x = np.array([float(ops.log(s)) for s in t])
+    y = np.array([float(ops.log(e)) for e in excess])
+    spans = [slice(0, n)]
+    if n >= 6:
+        spans += [slice(0, n // 2 + 1), slice(n // 2, n)]
+    alpha = min(-_lstsq_line(x[sp], y[sp])[1] for sp in spans)
+    if not alpha > 1 + PATH_MARGIN:
+        return None
+    bound = ops.num(math.sqrt(float(t[-1] * excess[-1])) / (1 - 2 ** ((1 - alpha) / 2)))
+    return bound, alpha
+
+
 def _settled(ops: Any, late: _Late) -> tuple[bool, Any]:
     n = min(SETTLE_WINDOW, len(late.t))
     if n < 2:
@@ -897,8 +932,14 @@ def classify(landscape: Any, trajectory: Trajectory, *, kind: str = "flow", zero
                                     f"{sig.gamma:.3g}) while the loss and |theta||grad L| fell: a flat critical "
                                     f"point and slow divergence cannot be told apart here; follow it further"
                                     f"{' at high precision (the mp tier)' if ops.tier == 'np' else ' at more dps'}")
+    floor = getattr(landscape, "loss_floor", None) if kind == "flow" else None
+    path = _path_left(ops, late, sig.n, floor) if crit.confirmed and sig.loss_falls and not sig.diverging else None
+    path_note = "" if path is None else (
+        f"; on the tail the loss falls to its floor {_fmt(floor)} like t^-{path[1]:.3g}: if it keeps that rate, the "
+        f"flow moves at most {_fmt(path[0])} further (an extrapolation, not a decision)")
     if conv:
-        return _converged(ops, crit, zero_tol, f"the run {stopped}; {crit.why}{cycle_note}")
+        return _converged(ops, crit, zero_tol, f"the run {stopped}; {crit.why}{cycle_note}{path_note}",
+                          path_left=None if path is None else path[0])
     g_T = ops.num(trajectory.grad_norm)
     if sig.diverging and crit.confirmed and crit.distance is not None and crit.distance > 0 \
             and crit.grad_norm <= NEWTON_GAIN * g_T:
@@ -926,7 +967,8 @@ def classify(landscape: Any, trajectory: Trajectory, *, kind: str = "flow", zero
                                         f"at {tname} > 0 it cannot be seen whether |theta| settled; record more "
                                         "checkpoints")
         return Outcome("undecided", f"horizon too short: at {where} |theta| still changed by {_fmt(change)} "
-                                    f"(relative) over the last checkpoints; {crit.why}; raise {horizon}")
+                                    f"(relative) over the last checkpoints; {crit.why}{path_note}; raise {horizon}",
+                       path_left=None if path is None else path[0])
     falling = len(late.grad_norm) >= 2 and late.grad_norm[-1] < late.grad_norm[-2]
     if sig.growing and sig.gamma is not None and sig.gamma > GROWTH_EXPONENT[1]:
         seen = (f"|theta| still grows like in its initial phase (d|theta|/d ln t ~ t^{sig.gamma:.3g}) "
@@ -962,7 +1004,7 @@ def _find_cycle(ops: Any, trajectory: Trajectory) -> tuple[Any, str]:
     return find_cycle(ops.land, float(eta), last, tol=tol), ""
 
 
-def _converged(ops: Any, crit: _Critical, zero_tol: Any, reason: str) -> Outcome:
+def _converged(ops: Any, crit: _Critical, zero_tol: Any, reason: str, path_left: Any = None) -> Outcome:
     point_kind, index, null, note = _kind_of_point(ops, crit, zero_tol)
     lam = crit.eig[0] if crit.eig is not None else []
     spectrum = ", ".join(_fmt(v) for v in lam[:6]) + (", ..." if len(lam) > 6 else "")
@@ -978,7 +1020,7 @@ def _converged(ops: Any, crit: _Critical, zero_tol: Any, reason: str) -> Outcome
     return Outcome(
         "converged", f"{reason}: {desc}, Hessian eigenvalues {spectrum}{note}{caveat}",
         limit=ops.tup(crit.theta), limit_grad_norm=crit.grad_norm, limit_loss=ops.loss(crit.theta),
-        point_kind=point_kind, index=index, null_dim=null, eigenvalues=tuple(lam))
+        point_kind=point_kind, index=index, null_dim=null, eigenvalues=tuple(lam), path_left=path_left)
 
 
 def _growth_text(growth: dict | None) -> str:

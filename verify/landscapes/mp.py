@@ -418,6 +418,8 @@ class MpLandscape:
     """
 
     tier = "mp"
+    #: a lower bound of the loss (a factor times a mean of squares): used by ``classify``'s path bound
+    loss_floor = 0
 
     def __init__(self, problem: Problem, *, dps: int = 30, guard: int = GUARD_DPS) -> None:
         if not isinstance(problem, Problem):

@@ -163,6 +163,8 @@ class NpLandscape:
     """
 
     tier = "np"
+    #: a lower bound of the loss (a factor times a mean of squares): used by ``classify``'s path bound
+    loss_floor = 0.0
 
     def __init__(self, problem: Problem, *, chunk_elements: int = 1 << 16, compiled: bool | None = None) -> None:
         if isinstance(chunk_elements, bool) or not isinstance(chunk_elements, int) or chunk_elements < 1024:
