@@ -172,3 +172,14 @@ def test_cli_until_decided(capsys: pytest.CaptureFixture[str]) -> None:
     assert "not decided (flow time budget" in text and "undecided" in text
     assert main(["flow", str(EXAMPLES / "drift-1-1-1.toml"), "--until-decided", "--budget", "0"]) == 2
     assert "--budget" in capsys.readouterr().err
+
+
+def test_an_undecided_flow_says_what_it_saw_on_the_way() -> None:
+    # from w = 0 the logistic datum shows the signature on the decades ending at 100, 1000 and 1e4 (decided
+    # there): stopped at t = 1000 it is undecided, and the reason lists the looks that had the signature
+    m = follow_flow(LOGISTIC.np(), [0.0], budget=Budget(seconds=60, t_max=1e3)).members[0]
+    assert not m.decided, m.outcome.reason
+    div = [s["t"] for s in m.segments if s["kind"] == "diverging"]
+    assert div == [100.0, 1000.0], m.segments
+    assert "on the way: the divergence signature at t = " + ", ".join(f"{t:.3g}" for t in div) in m.outcome.reason
+    assert "3 consecutive decades" in m.outcome.reason

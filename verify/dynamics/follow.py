@@ -234,6 +234,22 @@ def _why(traj: Trajectory, budget: Budget, t_max: Any) -> str:
     return f"the run stopped: {traj.status.value} ({traj.message})"
 
 
+def _history(segments: Sequence[dict[str, Any]], confirm: int) -> str:
+    """What the classifications of an undecided member saw on the way (staircases show the
+    divergence signature on decades that are not consecutive, with near-critical plateaus between)."""
+    def times(kind: str) -> str:
+        return ", ".join(f"{s['t']:.3g}" for s in segments if s["kind"] == kind)
+
+    parts = []
+    if any(s["kind"] == "diverging" for s in segments):
+        parts.append(f"the divergence signature at t = {times('diverging')} (deciding needs it on {confirm} "
+                     "consecutive decades)")
+    if any(s["kind"] == "converged" for s in segments):
+        parts.append(f"a critical point at t = {times('converged')} (deciding needs a strict minimum, or the same "
+                     "point on two consecutive classifications)")
+    return "" if not parts else "; on the way: " + "; ".join(parts)
+
+
 def _finish(judge: _Judge, traj: Trajectory, budget: Budget, t_max: Any) -> FollowedFlow:
     """The member's result: its decision, or a last classification of where it ended."""
     segments = judge.segments
@@ -267,7 +283,7 @@ def _finish(judge: _Judge, traj: Trajectory, budget: Budget, t_max: Any) -> Foll
                 f"{out.reason}; the divergence signature on {run} consecutive decade(s) of flow time, not yet on "
                 f"{judge.confirm}"))
     if not decided:
-        out = replace(out, reason=f"{why}: {out.reason}")
+        out = replace(out, reason=f"{why}: {out.reason}{_history(segments, judge.confirm)}")
     return FollowedFlow(traj, out, decided, traj.t if decided else None, "decided" if decided else why,
                         tuple(segments))
 

@@ -89,6 +89,21 @@ undecided
     changing at the resolution of the tier), conflicting evidence. The reason says what was
     seen and what to change.
 
+Evidence that decides nothing
+-----------------------------
+path left (``Outcome.path_left``)
+    Where the landscape declares a floor of its loss (``loss_floor``: 0 for the network
+    landscapes, whose loss is a mean of squares; formula landscapes declare none) and, at a
+    state where Newton's method finds a critical point, the loss's excess over the floor
+    falls like t^-alpha with alpha > 1 + ``PATH_MARGIN`` on the tail (and on both its halves),
+    the reason and ``path_left`` give sqrt(T (L(T) - floor)) / (1 - 2^((1 - alpha) / 2)): by
+    Cauchy-Schwarz the most a gradient flow can still move if the loss keeps falling at that
+    rate. Slow approaches to degenerate minima show it; so do flows resting on one step of a
+    staircase before the next (the loss falls by plateaus while |theta| jumps between them),
+    and a flow whose loss decays like that for a while may still leave. So the bound is
+    reported, never used to decide: a ``converged`` verdict still needs |theta| settled
+    (above), and ``follow_flow`` the same point on two classifications.
+
 References
 ----------
 K. Kurdyka, P. Orro, S. Simon, "Semialgebraic Sard theorem for generalized critical values",
