@@ -528,3 +528,23 @@ def test_the_path_bound_needs_the_loss_to_fall_faster_than_one_over_t(alpha, app
     ck2 = Checkpoints(tuple(t), tuple(L2), tuple(np.full(9, 2.0)), tuple(np.full(9, 1e-9)))
     traj2 = Trajectory(Status.T1_REACHED, "", t[-1], L2[-1], 2.0, 1e-9, (2.0,), ck2, Costs())
     assert _path_left(ops, _late(ops, traj2), 9, 0.0) is None
+
+
+def test_the_path_bound_in_the_mp_tier_below_float64s_range() -> None:
+    # L = 1e-400 (t / 1e3)^-2: a bound of about 1e-198, computed in the tier's numbers (in float64 it
+    # would underflow to 0)
+    from verify.dynamics.outcome import _late, _MpOps, _path_left
+    from verify.dynamics.trajectory import Checkpoints, Costs, Trajectory
+
+    land = MpLandscape(network_problem(), dps=30)
+    ctx = land.ctx
+    t = [ctx.mpf(10) ** (3 + ctx.mpf(k) / 8) for k in range(9)]
+    L = [ctx.mpf("1e-400") * (s / 1000) ** -2 for s in t]
+    ck = Checkpoints(tuple(t), tuple(L), tuple([ctx.mpf(2)] * 9), tuple([ctx.mpf("1e-300")] * 9))
+    traj = Trajectory(Status.T1_REACHED, "", t[-1], L[-1], ctx.mpf(2), ctx.mpf("1e-300"), (ctx.mpf(2),) * 7, ck,
+                      Costs(), tier="mp")
+    ops = _MpOps(land)
+    bound, alpha = _path_left(ops, _late(ops, traj), 9, land.loss_floor)
+    assert alpha == pytest.approx(2.0, rel=1e-9)
+    expect = ctx.sqrt(t[-1] * L[-1]) / (1 - ctx.mpf(2) ** ctx.mpf(-0.5))
+    assert bound > 0 and abs(bound / expect - 1) < 1e-12, (bound, expect)

@@ -806,7 +806,7 @@ def _path_left(ops: Any, late: _Late, n: int, floor: Any) -> tuple[Any, float] |
     alpha = min(-_lstsq_line(x[sp], y[sp])[1] for sp in spans)
     if not alpha > 1 + PATH_MARGIN:
         return None
-    bound = ops.num(math.sqrt(float(t[-1] * excess[-1])) / (1 - 2 ** ((1 - alpha) / 2)))
+    bound = ops.num((t[-1] * excess[-1]) ** 0.5 / (1 - 2 ** ((1 - alpha) / 2)))   # in the tier's numbers
     return bound, alpha
 
 
