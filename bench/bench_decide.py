@@ -172,14 +172,14 @@ def check_converged(problem: Any, member: Any) -> tuple[bool | None, str]:
                                    f"{cont.grad_norm:.1e}")
 
 
-def check_diverging(problem: Any, member: Any) -> tuple[bool | None, bool, str]:
+def check_diverging(problem: Any, member: Any, max_steps: int = 400_000) -> tuple[bool | None, bool, str]:
     """The flow continued from the decision (Rodas4 alone, rtol 1e-9) for two decades of flow time
     (to 100 t_dec, at least 1e5): |theta| must grow over each decade and the loss fall, the growth of
     |theta| over the second decade must be at least a quarter of that over the first (a flow that
     converges slowly decelerates: its growth per decade shrinks geometrically), and Newton's
     method from the end must find no critical point within 1e-3 (relative). Separately: the loss
     stays above the extrapolated limit minus its error bar. None (unchecked) where the continuation
-    runs out of its 400 000 steps first."""
+    runs out of its ``max_steps`` steps first."""
     from verify import classify
 
     out = member.outcome
@@ -189,7 +189,7 @@ def check_diverging(problem: Any, member: Any) -> tuple[bool | None, bool, str]:
     t_end = max(100 * t_dec, 1e5)
     marks = np.geomspace(t_dec, t_end, 9)[1:]            # absolute times: 4 per decade
     cont = solve_flow(land, np.array([float(v) for v in traj.theta]), t1=t_end - t_dec, solver="rodas4",
-                      control=StepControl(rtol=1e-9, atol=1e-11, max_steps=400_000), checkpoints=marks - t_dec,
+                      control=StepControl(rtol=1e-9, atol=1e-11, max_steps=max_steps), checkpoints=marks - t_dec,
                       events=Events(gtol=1e-300)).members[0]
     ck = cont.checkpoints
     tn = np.array(ck.theta_norm)
@@ -218,7 +218,7 @@ def check_diverging(problem: Any, member: Any) -> tuple[bool | None, bool, str]:
 
 
 def run(n: int, budget: float, *, seed: int = 2025, log: Callable[[str], None] = print,
-        only: Sequence[str] | None = None, t_max: float = 1e12) -> dict[str, Any]:
+        only: Sequence[str] | None = None, t_max: float = 1e12, check_steps: int = 400_000) -> dict[str, Any]:
     """Follow the flows of ``cases(n, seed)`` (only those named in ``only``, if given) for at most
     ``budget`` wall seconds and flow time ``t_max`` each (1e12: the ``ci`` profile's flow time;
     ``thorough`` has 1e14), and check the decided ones."""
@@ -244,7 +244,7 @@ def run(n: int, budget: float, *, seed: int = 2025, log: Callable[[str], None] =
             ok, note = check_converged(problem, m)
             row.update(correct=ok, check=note)
         elif m.decided and m.outcome.kind == "diverging":
-            ok, lim_ok, note = check_diverging(problem, m)
+            ok, lim_ok, note = check_diverging(problem, m, check_steps)
             row.update(correct=ok, limit_consistent=lim_ok, check=note)
         row["check_s"] = time.perf_counter() - t1
         rows.append(row)
@@ -286,11 +286,14 @@ def main(argv: list[str] | None = None) -> int:
                                                               "thorough has 1e14)")
     ap.add_argument("--seed", type=int, default=2025)
     ap.add_argument("--json", metavar="PATH")
+    ap.add_argument("--check-steps", type=int, default=400_000,
+                    help="step budget of a diverging decision's continued run (default 400 000; near t = 1e12 a "
+                         "decade takes about 30 000 to 100 000 steps)")
     ap.add_argument("--only", metavar="NAMES", help="comma-separated problem names (e.g. sad-3,sad-21): follow only "
                                                      "these of the problems drawn")
     args = ap.parse_args(argv)
     out = run(args.problems, args.budget, seed=args.seed, only=args.only.split(",") if args.only else None,
-              t_max=args.t_max)
+              t_max=args.t_max, check_steps=args.check_steps)
     print(f"decided {out['decided']}/{out['problems']} ({100 * out['fraction_decided']:.0f}%), wrong {out['wrong']}, "
           f"unchecked {out['unchecked']}, "
           f"kinds {out['kinds']}, median wall {out['median_wall_s']:.1f} s")
