@@ -166,10 +166,9 @@ def check_converged(problem: Any, member: Any) -> tuple[bool | None, str]:
     verdict: bool | None = ok_newton and ok_flow
     if ok_newton and cont.status.value == "max_steps":
         verdict = None
-    return verdict, (f"mp Newton |grad L| {gn:.1e} at distance {dist:.1e}, inertia (-{neg}, 0x{null}, "
-                                   f"+{pos}); continued to t = {10 * t_dec:g}: distance to the limit {drift:.1e}, "
-                                   f"loss {cont.loss:.6g} (limit {float(out.limit_loss):.6g}), |grad L| "
-                                   f"{cont.grad_norm:.1e}")
+    return verdict, (f"mp Newton |grad L| {gn:.1e} at distance {dist:.1e}, inertia (-{neg}, 0x{null}, +{pos}); "
+                     f"continued to t = {10 * t_dec:g}: distance to the limit {drift:.1e}, loss {cont.loss:.6g} "
+                     f"(limit {float(out.limit_loss):.6g}), |grad L| {cont.grad_norm:.1e}")
 
 
 def check_diverging(problem: Any, member: Any, max_steps: int = 400_000) -> tuple[bool | None, bool, str]:
@@ -253,13 +252,17 @@ def run(n: int, budget: float, *, seed: int = 2025, log: Callable[[str], None] =
     decided = [r for r in rows if r["decided"]]
     wrong = [r for r in decided if r.get("correct") is False]
     unchecked = [r for r in decided if r.get("correct") is None]
-    n = len(rows)
-    return {"problems": n, "budget_s": budget, "t_max": t_max, "decided": len(decided),
-            "fraction_decided": len(decided) / max(1, n),
+    return {"problems": len(rows), "budget_s": budget, "t_max": t_max, "decided": len(decided),
+            "fraction_decided": len(decided) / max(1, len(rows)),
             "wrong": len(wrong), "unchecked": len(unchecked),
             "median_wall_s": float(np.median([r["wall_s"] for r in rows])),
             "kinds": {k: sum(r["kind"] == k for r in rows) for k in ("converged", "diverging", "undecided")},
             "rows": rows}
+
+
+def goal_met(out: dict[str, Any]) -> bool:
+    """Issue 15's goal: at least 90% decided, none wrong and none unchecked."""
+    return out["fraction_decided"] >= 0.9 and out["wrong"] == 0 and out["unchecked"] == 0
 
 
 def bench_decide(repeat: int) -> Result:
@@ -269,7 +272,7 @@ def bench_decide(repeat: int) -> Result:
     checks = float(np.median([r["check_s"] for r in out["rows"]]))
     return Result("decide", "follow_flow on 8 seeded SAD problems (30 s budget each)",
                   "independent checks: mp Newton at 50 digits, 10-100x longer runs", out["median_wall_s"], checks,
-                  frac, ">= 0.9 decided, none wrong", frac >= 0.9 and out["wrong"] == 0 and out["unchecked"] == 0,
+                  frac, ">= 0.9 decided, none wrong", goal_met(out),
                   f"{out['decided']}/{out['problems']} decided ({out['kinds']}), {out['wrong']} wrong, "
                   f"{out['unchecked']} unchecked; ratio is the "
                   "fraction decided")
@@ -300,7 +303,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         with open(args.json, "w", encoding="utf-8") as fh:
             json.dump(out, fh, indent=1, default=str)
-    return 0 if out["fraction_decided"] >= 0.9 and out["wrong"] == 0 and out["unchecked"] == 0 else 1
+    return 0 if goal_met(out) else 1
 
 
 if __name__ == "__main__":
