@@ -802,13 +802,14 @@ def solve_flow(landscape: Any, theta0: Any, *, t1: float, solver: Solver | Auto 
             idx = idx[(status[idx] == _ACTIVE) & (switching.mode[idx] == 1)]     # Auto's members on Rodas4
             if idx.size == 0:
                 continue
-        for _burst in range(1 if switching is None else STIFF_BURST):
+        if switching is None:
             step_members(idx)
-            if switching is None:
-                break
-            idx = idx[(status[idx] == _ACTIVE) & (switching.mode[idx] == 1)]
-            if idx.size == 0:
-                break
+        else:
+            for _burst in range(STIFF_BURST):
+                step_members(idx)
+                idx = idx[(status[idx] == _ACTIVE) & (switching.mode[idx] == 1)]
+                if idx.size == 0:
+                    break
         last_report = report_progress(last_report)
     if progress is not None:
         progress(1.0)

@@ -241,12 +241,11 @@ def _history(segments: Sequence[dict[str, Any]], confirm: int) -> str:
         return ", ".join(f"{s['t']:.3g}" for s in segments if s["kind"] == kind)
 
     parts = []
-    if any(s["kind"] == "diverging" for s in segments):
-        parts.append(f"the divergence signature at t = {times('diverging')} (deciding needs it on {confirm} "
-                     "consecutive decades)")
-    if any(s["kind"] == "converged" for s in segments):
-        parts.append(f"a critical point at t = {times('converged')} (deciding needs a strict minimum, or the same "
-                     "point on two consecutive classifications)")
+    if div := times("diverging"):
+        parts.append(f"the divergence signature at t = {div} (deciding needs it on {confirm} consecutive decades)")
+    if crit := times("converged"):
+        parts.append(f"a critical point at t = {crit} (deciding needs a strict minimum, or the same point on two "
+                     "consecutive classifications)")
     return "" if not parts else "; on the way: " + "; ".join(parts)
 
 
